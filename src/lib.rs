@@ -1,0 +1,14 @@
+//! Prism: a local segment designer and email preview studio.
+//!
+//! The library holds everything headless: the domain model, the SQLite
+//! workspace store, the sample generator, background jobs and the CLI. The
+//! egui front end lives in [`ui`] and is the only module that knows about
+//! egui or eframe (see ARCHITECTURE.md).
+
+pub mod app;
+pub mod cli;
+pub mod model;
+pub mod progress;
+pub mod sample;
+pub mod store;
+pub mod ui;

@@ -1,0 +1,286 @@
+//! Typed reads of customers, events and the catalog tables.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use rusqlite::types::ValueRef;
+use rusqlite::{OptionalExtension, Row, params};
+
+use super::{Result, Store};
+use crate::model::{
+    BUILTIN_CUSTOMER_FIELDS, Campaign, Customer, Event, FieldDef, FieldType, FieldValue,
+    ImportRecord, Product, Template,
+};
+
+impl Store {
+    fn customer_select(&self) -> Result<(String, Vec<FieldDef>)> {
+        let custom = self.custom_fields()?;
+        let mut cols: Vec<&str> = vec!["id"];
+        cols.extend(BUILTIN_CUSTOMER_FIELDS.iter().map(|f| f.0));
+        cols.extend(custom.iter().map(|f| f.name.as_str()));
+        Ok((format!("SELECT {} FROM customers", cols.join(", ")), custom))
+    }
+
+    /// Calls `f` for every customer in id order; stops early if it returns false.
+    pub fn for_each_customer(&self, mut f: impl FnMut(Customer) -> bool) -> Result<()> {
+        let (select, custom) = self.customer_select()?;
+        let mut stmt = self
+            .conn
+            .prepare(&format!("{select} ORDER BY id"))
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let c = customer_from_row(row, &custom).map_err(|e| self.err(e))?;
+            if !f(c) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn customer(&self, id: i64) -> Result<Option<Customer>> {
+        let (select, custom) = self.customer_select()?;
+        self.conn
+            .query_row(&format!("{select} WHERE id = ?1"), [id], |r| {
+                customer_from_row(r, &custom)
+            })
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn customer_by_external_id(&self, external_id: &str) -> Result<Option<Customer>> {
+        let (select, custom) = self.customer_select()?;
+        self.conn
+            .query_row(
+                &format!("{select} WHERE external_id = ?1"),
+                [external_id],
+                |r| customer_from_row(r, &custom),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn customer_count(&self) -> Result<i64> {
+        self.conn
+            .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn event_count(&self) -> Result<i64> {
+        self.conn
+            .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Calls `f` for every event, ordered by customer and time; stops early
+    /// if it returns false.
+    pub fn for_each_event(&self, mut f: impl FnMut(Event) -> bool) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, customer_id, name, time, value, product, category, campaign, properties
+                 FROM events ORDER BY customer_id, time, id",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let e = event_from_row(row).map_err(|e| self.err(e))?;
+            if !f(e) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// The events of one customer, oldest first.
+    pub fn customer_events(&self, customer_id: i64) -> Result<Vec<Event>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT id, customer_id, name, time, value, product, category, campaign, properties
+                 FROM events WHERE customer_id = ?1 ORDER BY time, id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([customer_id], event_from_row)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn products(&self) -> Result<Vec<Product>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT sku, name, category, price FROM products ORDER BY sku")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Product {
+                    sku: r.get(0)?,
+                    name: r.get(1)?,
+                    category: r.get(2)?,
+                    price: r.get(3)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn campaigns(&self) -> Result<Vec<Campaign>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, name, subject, sent_at, template_id FROM campaigns ORDER BY sent_at, id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Campaign {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    subject: r.get(2)?,
+                    sent_at: r.get(3)?,
+                    template_id: r.get(4)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn templates(&self) -> Result<Vec<Template>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, name, subject, preheader, body, updated_at FROM templates ORDER BY id",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(Template {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    subject: r.get(2)?,
+                    preheader: r.get(3)?,
+                    body: r.get(4)?,
+                    updated_at: r.get(5)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// The import audit log, newest first.
+    pub fn imports(&self) -> Result<Vec<ImportRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, started_at, finished_at, file_name, file_hash, file_size, kind, status,
+                        rows_read, inserted, updated, merged, rejected, report
+                 FROM imports ORDER BY id DESC",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], import_from_row)
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Records one import in the audit log; returns its id.
+    pub fn record_import(&self, r: &ImportRecord) -> Result<i64> {
+        self.conn
+            .execute(
+                "INSERT INTO imports(started_at, finished_at, file_name, file_hash, file_size, kind,
+                                     status, rows_read, inserted, updated, merged, rejected, report)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                params![
+                    r.started_at,
+                    r.finished_at,
+                    r.file_name,
+                    r.file_hash,
+                    r.file_size,
+                    r.kind,
+                    r.status,
+                    r.rows_read,
+                    r.inserted,
+                    r.updated,
+                    r.merged,
+                    r.rejected,
+                    r.report
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.conn.last_insert_rowid())
+    }
+}
+
+pub(crate) fn import_from_row(r: &Row<'_>) -> rusqlite::Result<ImportRecord> {
+    Ok(ImportRecord {
+        id: r.get(0)?,
+        started_at: r.get(1)?,
+        finished_at: r.get(2)?,
+        file_name: r.get(3)?,
+        file_hash: r.get(4)?,
+        file_size: r.get(5)?,
+        kind: r.get(6)?,
+        status: r.get(7)?,
+        rows_read: r.get(8)?,
+        inserted: r.get(9)?,
+        updated: r.get(10)?,
+        merged: r.get(11)?,
+        rejected: r.get(12)?,
+        report: r.get(13)?,
+    })
+}
+
+fn customer_from_row(r: &Row<'_>, custom: &[FieldDef]) -> rusqlite::Result<Customer> {
+    let birth: Option<String> = r.get(5)?;
+    let mut c = Customer {
+        id: r.get(0)?,
+        external_id: r.get(1)?,
+        email: r.get(2)?,
+        first_name: r.get(3)?,
+        last_name: r.get(4)?,
+        birth_date: birth.and_then(|b| NaiveDate::parse_from_str(&b, "%Y-%m-%d").ok()),
+        gender: r.get(6)?,
+        city: r.get(7)?,
+        country: r.get(8)?,
+        signup_at: r.get(9)?,
+        email_consent: r.get::<_, i64>(10)? != 0,
+        custom: BTreeMap::new(),
+    };
+    for (i, f) in custom.iter().enumerate() {
+        let v = r.get_ref(11 + i)?;
+        let value = match (v, f.field_type) {
+            (ValueRef::Null, _) => FieldValue::Null,
+            (ValueRef::Integer(n), FieldType::Bool) => FieldValue::Bool(n != 0),
+            (ValueRef::Integer(n), _) => FieldValue::Number(n as f64),
+            (ValueRef::Real(x), _) => FieldValue::Number(x),
+            (ValueRef::Text(t), _) => FieldValue::Text(String::from_utf8_lossy(t).into_owned()),
+            (ValueRef::Blob(_), _) => FieldValue::Null,
+        };
+        c.custom.insert(f.name.clone(), value);
+    }
+    Ok(c)
+}
+
+fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
+    let props: Option<String> = r.get(8)?;
+    Ok(Event {
+        id: r.get(0)?,
+        customer_id: r.get(1)?,
+        name: r.get(2)?,
+        time: r.get(3)?,
+        value: r.get(4)?,
+        product: r.get(5)?,
+        category: r.get(6)?,
+        campaign: r.get(7)?,
+        properties: props.and_then(|p| match serde_json::from_str(&p) {
+            Ok(serde_json::Value::Object(m)) => Some(m),
+            _ => None,
+        }),
+    })
+}

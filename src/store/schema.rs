@@ -1,0 +1,142 @@
+//! The workspace schema and its migrations.
+//!
+//! `PRAGMA user_version` holds the schema version; migration `i` (0-based)
+//! takes a workspace from version `i` to `i + 1`. Every migration runs in the
+//! same transaction as the version bump, so a workspace is never half-migrated.
+
+/// `PRAGMA application_id` of every Prism workspace: "PRSM" in ASCII.
+pub const APPLICATION_ID: i32 = 0x5052_534D;
+
+/// The events indexes, dropped and rebuilt around bulk loads.
+pub const EVENT_INDEXES: &[&str] = &[
+    "CREATE INDEX IF NOT EXISTS events_customer_name_time ON events(customer_id, name, time)",
+    "CREATE INDEX IF NOT EXISTS events_name_time ON events(name, time)",
+];
+pub const EVENT_INDEX_NAMES: &[&str] = &["events_customer_name_time", "events_name_time"];
+
+pub const MIGRATIONS: &[&str] = &[
+    // 0 → 1: the first schema.
+    r#"
+CREATE TABLE workspace_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE custom_fields (
+    name       TEXT PRIMARY KEY,
+    field_type TEXT NOT NULL CHECK (field_type IN ('text', 'number', 'date', 'timestamp', 'bool')),
+    label      TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE customers (
+    id            INTEGER PRIMARY KEY,
+    external_id   TEXT NOT NULL UNIQUE,
+    email         TEXT,
+    first_name    TEXT,
+    last_name     TEXT,
+    birth_date    TEXT,
+    gender        TEXT,
+    city          TEXT,
+    country       TEXT,
+    signup_at     INTEGER,
+    email_consent INTEGER NOT NULL DEFAULT 0 CHECK (email_consent IN (0, 1))
+) STRICT;
+CREATE INDEX customers_email ON customers(email);
+
+CREATE TABLE events (
+    id          INTEGER PRIMARY KEY,
+    customer_id INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+    name        TEXT NOT NULL,
+    time        INTEGER NOT NULL,
+    value       REAL,
+    product     TEXT,
+    category    TEXT,
+    campaign    TEXT,
+    properties  TEXT CHECK (properties IS NULL OR json_valid(properties))
+) STRICT;
+CREATE INDEX events_customer_name_time ON events(customer_id, name, time);
+CREATE INDEX events_name_time ON events(name, time);
+
+CREATE TABLE products (
+    sku      TEXT PRIMARY KEY,
+    name     TEXT NOT NULL,
+    category TEXT,
+    price    REAL
+) STRICT;
+
+CREATE TABLE templates (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    subject    TEXT NOT NULL,
+    preheader  TEXT NOT NULL DEFAULT '',
+    body       TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE campaigns (
+    id          TEXT PRIMARY KEY,
+    name        TEXT NOT NULL,
+    subject     TEXT,
+    sent_at     INTEGER,
+    template_id INTEGER REFERENCES templates(id) ON DELETE SET NULL
+) STRICT;
+
+CREATE TABLE segments (
+    id          INTEGER PRIMARY KEY,
+    name        TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL DEFAULT '',
+    color       TEXT NOT NULL,
+    priority    INTEGER NOT NULL,
+    rule        TEXT NOT NULL CHECK (json_valid(rule)),
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE segment_versions (
+    id           INTEGER PRIMARY KEY,
+    segment_id   INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+    version      INTEGER NOT NULL,
+    rule         TEXT NOT NULL CHECK (json_valid(rule)),
+    saved_at     INTEGER NOT NULL,
+    member_count INTEGER,
+    as_of        INTEGER,
+    note         TEXT NOT NULL DEFAULT '',
+    UNIQUE (segment_id, version)
+) STRICT;
+
+CREATE TABLE imports (
+    id          INTEGER PRIMARY KEY,
+    started_at  INTEGER NOT NULL,
+    finished_at INTEGER,
+    file_name   TEXT NOT NULL,
+    file_hash   TEXT NOT NULL,
+    file_size   INTEGER NOT NULL,
+    kind        TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    rows_read   INTEGER NOT NULL DEFAULT 0,
+    inserted    INTEGER NOT NULL DEFAULT 0,
+    updated     INTEGER NOT NULL DEFAULT 0,
+    merged      INTEGER NOT NULL DEFAULT 0,
+    rejected    INTEGER NOT NULL DEFAULT 0,
+    report      TEXT NOT NULL DEFAULT '{}'
+) STRICT;
+CREATE INDEX imports_hash ON imports(file_hash);
+"#,
+];
+
+/// The schema version this build of Prism writes.
+pub const CURRENT_VERSION: i32 = MIGRATIONS.len() as i32;
+
+/// The tables a user can browse, in the order the Data screen lists them.
+pub const BROWSABLE_TABLES: &[&str] = &[
+    "customers",
+    "events",
+    "products",
+    "campaigns",
+    "templates",
+    "segments",
+    "segment_versions",
+    "imports",
+    "custom_fields",
+];

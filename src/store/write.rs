@@ -1,0 +1,349 @@
+//! Writing: bulk loads in one transaction, and the custom-field registry.
+
+use rusqlite::types::Value;
+use rusqlite::{Transaction, params};
+
+use super::{Result, Store, StoreError, schema};
+use crate::model::time::{format_date, now_utc};
+use crate::model::{
+    BUILTIN_CUSTOMER_FIELDS, Campaign, Customer, Event, FieldDef, FieldType, FieldValue, Product,
+    Template, is_identifier,
+};
+
+/// A bulk load: many rows written in one transaction. Nothing is visible to
+/// other readers until [`BulkLoad::commit`]; dropping it without committing
+/// (an error, a cancel) leaves the workspace exactly as it was.
+pub struct BulkLoad<'a> {
+    tx: Transaction<'a>,
+    path: String,
+    custom: Vec<FieldDef>,
+    insert_customer_sql: String,
+    rebuild_event_indexes: bool,
+}
+
+impl Store {
+    /// Starts a bulk load. With `fast_events`, the events indexes are dropped
+    /// for the load and rebuilt at commit, which is much faster for large loads.
+    pub fn bulk_load(&mut self, fast_events: bool) -> Result<BulkLoad<'_>> {
+        let custom = self.custom_fields()?;
+        let path = self.path.display().to_string();
+        let tx = self.conn.transaction().map_err(|e| StoreError::Sqlite {
+            path: path.clone(),
+            source: e,
+        })?;
+        if fast_events {
+            for name in schema::EVENT_INDEX_NAMES {
+                tx.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))
+                    .map_err(|e| StoreError::Sqlite {
+                        path: path.clone(),
+                        source: e,
+                    })?;
+            }
+        }
+        let insert_customer_sql = customer_insert_sql(&custom);
+        Ok(BulkLoad {
+            tx,
+            path,
+            custom,
+            insert_customer_sql,
+            rebuild_event_indexes: fast_events,
+        })
+    }
+
+    /// The custom customer fields, in the order they were added.
+    pub fn custom_fields(&self) -> Result<Vec<FieldDef>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT name, field_type, label FROM custom_fields ORDER BY rowid")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (name, ty, label) = row.map_err(|e| self.err(e))?;
+            let field_type = FieldType::parse(&ty).ok_or_else(|| {
+                StoreError::Invalid(format!("custom field {name} has unknown type {ty}"))
+            })?;
+            out.push(FieldDef {
+                name,
+                field_type,
+                label,
+                custom: true,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Every customer field, built-in first, then custom.
+    pub fn customer_fields(&self) -> Result<Vec<FieldDef>> {
+        let mut fields: Vec<FieldDef> = BUILTIN_CUSTOMER_FIELDS
+            .iter()
+            .map(|(name, t, label)| FieldDef {
+                name: name.to_string(),
+                field_type: *t,
+                label: label.to_string(),
+                custom: false,
+            })
+            .collect();
+        fields.extend(self.custom_fields()?);
+        Ok(fields)
+    }
+
+    /// Adds a custom customer field (a new column). Adding a field that exists
+    /// with the same type is a no-op; with another type it is an error.
+    pub fn add_custom_field(&self, name: &str, field_type: FieldType, label: &str) -> Result<()> {
+        add_custom_field(&self.conn, name, field_type, label).map_err(|e| match e {
+            AddFieldError::Invalid(m) => StoreError::Invalid(m),
+            AddFieldError::Sqlite(e) => self.err(e),
+        })
+    }
+
+    pub fn insert_template(&self, t: &Template) -> Result<i64> {
+        insert_template(&self.conn, t).map_err(|e| self.err(e))
+    }
+}
+
+pub(crate) enum AddFieldError {
+    Invalid(String),
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for AddFieldError {
+    fn from(e: rusqlite::Error) -> Self {
+        AddFieldError::Sqlite(e)
+    }
+}
+
+pub(crate) fn add_custom_field(
+    conn: &rusqlite::Connection,
+    name: &str,
+    field_type: FieldType,
+    label: &str,
+) -> std::result::Result<(), AddFieldError> {
+    if !is_identifier(name) {
+        return Err(AddFieldError::Invalid(format!(
+            "custom field name {name:?} must be lower_snake_case (letters, digits, _)"
+        )));
+    }
+    if BUILTIN_CUSTOMER_FIELDS.iter().any(|f| f.0 == name) || name == "id" {
+        return Err(AddFieldError::Invalid(format!(
+            "custom field name {name:?} is taken by a built-in field"
+        )));
+    }
+    let existing: Option<String> = conn
+        .query_row(
+            "SELECT field_type FROM custom_fields WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        )
+        .ok();
+    if let Some(t) = existing {
+        return if t == field_type.as_str() {
+            Ok(())
+        } else {
+            Err(AddFieldError::Invalid(format!(
+                "custom field {name} already exists as {t}, not {field_type}"
+            )))
+        };
+    }
+    // The name is a checked identifier, so it is safe in DDL.
+    conn.execute_batch(&format!(
+        "ALTER TABLE customers ADD COLUMN {name} {}",
+        field_type.sql_type()
+    ))?;
+    conn.execute(
+        "INSERT INTO custom_fields(name, field_type, label, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![name, field_type.as_str(), label, now_utc()],
+    )?;
+    Ok(())
+}
+
+impl BulkLoad<'_> {
+    fn err(&self, e: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite {
+            path: self.path.clone(),
+            source: e,
+        }
+    }
+
+    /// Adds a custom field inside this load; later customer inserts carry it.
+    pub fn add_custom_field(
+        &mut self,
+        name: &str,
+        field_type: FieldType,
+        label: &str,
+    ) -> Result<()> {
+        add_custom_field(&self.tx, name, field_type, label).map_err(|e| match e {
+            AddFieldError::Invalid(m) => StoreError::Invalid(m),
+            AddFieldError::Sqlite(e) => self.err(e),
+        })?;
+        if !self.custom.iter().any(|f| f.name == name) {
+            self.custom.push(FieldDef {
+                name: name.to_string(),
+                field_type,
+                label: label.to_string(),
+                custom: true,
+            });
+            self.insert_customer_sql = customer_insert_sql(&self.custom);
+        }
+        Ok(())
+    }
+
+    /// Inserts a customer and returns its workspace id (`c.id` is ignored).
+    pub fn insert_customer(&mut self, c: &Customer) -> Result<i64> {
+        let mut values: Vec<Value> = vec![
+            Value::Text(c.external_id.clone()),
+            opt_text(&c.email),
+            opt_text(&c.first_name),
+            opt_text(&c.last_name),
+            c.birth_date
+                .map(|d| Value::Text(format_date(d)))
+                .unwrap_or(Value::Null),
+            opt_text(&c.gender),
+            opt_text(&c.city),
+            opt_text(&c.country),
+            c.signup_at.map(Value::Integer).unwrap_or(Value::Null),
+            Value::Integer(c.email_consent as i64),
+        ];
+        for f in &self.custom {
+            values.push(field_value_to_sql(
+                c.custom.get(&f.name).unwrap_or(&FieldValue::Null),
+                f.field_type,
+            ));
+        }
+        let mut stmt = self
+            .tx
+            .prepare_cached(&self.insert_customer_sql)
+            .map_err(|e| self.err(e))?;
+        stmt.execute(rusqlite::params_from_iter(values))
+            .map_err(|e| self.err(e))?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    pub fn insert_event(&mut self, e: &Event) -> Result<()> {
+        let props = e
+            .properties
+            .as_ref()
+            .map(|m| serde_json::Value::Object(m.clone()).to_string());
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO events(customer_id, name, time, value, product, category, campaign, properties)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
+            .map_err(|err| self.err(err))?;
+        stmt.execute(params![
+            e.customer_id,
+            e.name,
+            e.time,
+            e.value,
+            e.product,
+            e.category,
+            e.campaign,
+            props
+        ])
+        .map_err(|err| self.err(err))?;
+        Ok(())
+    }
+
+    pub fn insert_product(&mut self, p: &Product) -> Result<()> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO products(sku, name, category, price) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .map_err(|e| self.err(e))?;
+        stmt.execute(params![p.sku, p.name, p.category, p.price])
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    pub fn insert_campaign(&mut self, c: &Campaign) -> Result<()> {
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO campaigns(id, name, subject, sent_at, template_id) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .map_err(|e| self.err(e))?;
+        stmt.execute(params![c.id, c.name, c.subject, c.sent_at, c.template_id])
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    pub fn insert_template(&mut self, t: &Template) -> Result<i64> {
+        insert_template(&self.tx, t).map_err(|e| self.err(e))
+    }
+
+    pub fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
+        self.tx
+            .execute(
+                "INSERT INTO workspace_meta(key, value) VALUES (?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Rebuilds any dropped indexes, bumps the data version and commits.
+    pub fn commit(self) -> Result<()> {
+        if self.rebuild_event_indexes {
+            for sql in schema::EVENT_INDEXES {
+                self.tx.execute_batch(sql).map_err(|e| self.err(e))?;
+            }
+        }
+        Store::bump_data_version(&self.tx).map_err(|e| self.err(e))?;
+        let path = self.path.clone();
+        self.tx
+            .commit()
+            .map_err(|e| StoreError::Sqlite { path, source: e })
+    }
+}
+
+/// `INSERT INTO customers (…every column…) VALUES (?1, …)`.
+fn customer_insert_sql(custom: &[FieldDef]) -> String {
+    let mut cols: Vec<&str> = BUILTIN_CUSTOMER_FIELDS.iter().map(|f| f.0).collect();
+    cols.extend(custom.iter().map(|f| f.name.as_str()));
+    let marks = (1..=cols.len())
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "INSERT INTO customers ({}) VALUES ({marks})",
+        cols.join(", ")
+    )
+}
+
+fn insert_template(conn: &rusqlite::Connection, t: &Template) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO templates(name, subject, preheader, body, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![t.name, t.subject, t.preheader, t.body, t.updated_at],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+fn opt_text(s: &Option<String>) -> Value {
+    match s {
+        Some(s) => Value::Text(s.clone()),
+        None => Value::Null,
+    }
+}
+
+/// Converts a field value to what its column stores.
+pub(crate) fn field_value_to_sql(v: &FieldValue, t: FieldType) -> Value {
+    match (v, t) {
+        (FieldValue::Null, _) => Value::Null,
+        (FieldValue::Bool(b), _) => Value::Integer(*b as i64),
+        (FieldValue::Number(n), FieldType::Timestamp) => Value::Integer(*n as i64),
+        (FieldValue::Number(n), _) => Value::Real(*n),
+        (FieldValue::Text(s), _) => Value::Text(s.clone()),
+    }
+}

@@ -1,0 +1,410 @@
+//! The workspace store on real SQLite files in temporary folders.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use chrono::NaiveDate;
+use prism::model::{Campaign, Customer, Event, FieldType, FieldValue, Product, Template};
+use prism::store::schema::{APPLICATION_ID, CURRENT_VERSION};
+use prism::store::{Store, StoreError};
+use sha2::{Digest, Sha256};
+
+fn digest(path: &Path) -> Vec<u8> {
+    Sha256::digest(std::fs::read(path).unwrap()).to_vec()
+}
+
+fn sidecars_absent(path: &Path) -> bool {
+    ["-wal", "-shm", "-journal"].iter().all(|s| {
+        let mut p = path.as_os_str().to_owned();
+        p.push(s);
+        !Path::new(&p).exists()
+    })
+}
+
+#[test]
+fn a_new_workspace_is_migrated_to_the_current_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.prism");
+    let store = Store::create(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), CURRENT_VERSION);
+    assert!(store.integrity_ok().unwrap());
+    let stats = store.table_stats().unwrap();
+    assert!(stats.iter().any(|t| t.name == "customers" && t.rows == 0));
+    assert!(stats.iter().any(|t| t.name == "events" && t.rows == 0));
+    assert_eq!(store.name().unwrap(), "w");
+    drop(store);
+
+    // Reopening finds the same workspace and does not migrate again.
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), CURRENT_VERSION);
+    assert_eq!(store.event_range().unwrap(), None);
+    drop(store);
+
+    // Creating over an existing file is refused.
+    assert!(matches!(
+        Store::create(&path),
+        Err(StoreError::AlreadyExists { .. })
+    ));
+}
+
+fn sample_customer(external_id: &str) -> Customer {
+    let mut custom = BTreeMap::new();
+    custom.insert("tier".to_string(), FieldValue::Text("gold".into()));
+    custom.insert("points".to_string(), FieldValue::Number(120.5));
+    custom.insert("vip".to_string(), FieldValue::Bool(true));
+    Customer {
+        id: 0,
+        external_id: external_id.into(),
+        email: Some(format!("{}@example.com", external_id.to_lowercase())),
+        first_name: Some("Ada".into()),
+        last_name: Some("O'Neil".into()),
+        birth_date: NaiveDate::from_ymd_opt(1990, 2, 28),
+        gender: Some("female".into()),
+        city: Some("Berlin".into()),
+        country: Some("DE".into()),
+        signup_at: Some(1_700_000_000),
+        email_consent: true,
+        custom,
+    }
+}
+
+#[test]
+fn every_table_round_trips() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.prism");
+    let mut store = Store::create(&path).unwrap();
+    store
+        .add_custom_field("tier", FieldType::Text, "Tier")
+        .unwrap();
+    store
+        .add_custom_field("points", FieldType::Number, "Points")
+        .unwrap();
+    store
+        .add_custom_field("vip", FieldType::Bool, "VIP")
+        .unwrap();
+    // Re-adding with the same type is fine, another type is not, and
+    // built-in or malformed names are refused.
+    store
+        .add_custom_field("tier", FieldType::Text, "Tier")
+        .unwrap();
+    assert!(
+        store
+            .add_custom_field("tier", FieldType::Number, "x")
+            .is_err()
+    );
+    assert!(
+        store
+            .add_custom_field("email", FieldType::Text, "x")
+            .is_err()
+    );
+    assert!(
+        store
+            .add_custom_field("x; DROP TABLE customers", FieldType::Text, "x")
+            .is_err()
+    );
+
+    let template = Template {
+        id: 0,
+        name: "Newsletter".into(),
+        subject: "Hi {{first_name}}".into(),
+        preheader: "p".into(),
+        body: "<p>b</p>".into(),
+        updated_at: 5,
+    };
+    let product = Product {
+        sku: "SKU-1".into(),
+        name: "Mug".into(),
+        category: Some("Kitchen".into()),
+        price: Some(9.99),
+    };
+    let campaign = Campaign {
+        id: "CMP-1".into(),
+        name: "Launch".into(),
+        subject: Some("Hello".into()),
+        sent_at: Some(1_700_000_100),
+        template_id: None,
+    };
+    let mut event = Event {
+        id: 0,
+        customer_id: 0,
+        name: "order".into(),
+        time: 1_700_000_200,
+        value: Some(42.5),
+        product: Some("SKU-1".into()),
+        category: Some("Kitchen".into()),
+        campaign: Some("CMP-1".into()),
+        properties: serde_json::json!({"order_id": "O1", "items": 2})
+            .as_object()
+            .cloned(),
+    };
+    let (a_id, b_id);
+    {
+        let mut load = store.bulk_load(true).unwrap();
+        let tid = load.insert_template(&template).unwrap();
+        load.insert_product(&product).unwrap();
+        load.insert_campaign(&Campaign {
+            template_id: Some(tid),
+            ..campaign.clone()
+        })
+        .unwrap();
+        a_id = load.insert_customer(&sample_customer("C1")).unwrap();
+        let mut bare = Customer {
+            external_id: "C2".into(),
+            ..Customer::default()
+        };
+        bare.email_consent = false;
+        b_id = load.insert_customer(&bare).unwrap();
+        event.customer_id = a_id;
+        load.insert_event(&event).unwrap();
+        load.commit().unwrap();
+    }
+    drop(store);
+
+    let store = Store::open(&path).unwrap();
+    let a = store.customer(a_id).unwrap().unwrap();
+    assert_eq!(
+        a,
+        Customer {
+            id: a_id,
+            ..sample_customer("C1")
+        }
+    );
+    let b = store.customer_by_external_id("C2").unwrap().unwrap();
+    assert_eq!(b.id, b_id);
+    assert_eq!(b.email, None);
+    assert_eq!(b.custom.get("tier"), Some(&FieldValue::Null));
+    let events = store.customer_events(a_id).unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        events[0],
+        Event {
+            id: events[0].id,
+            ..event.clone()
+        }
+    );
+    assert_eq!(store.products().unwrap(), vec![product]);
+    let campaigns = store.campaigns().unwrap();
+    assert_eq!(campaigns[0].name, "Launch");
+    assert!(campaigns[0].template_id.is_some());
+    let templates = store.templates().unwrap();
+    assert_eq!(templates[0].subject, template.subject);
+    assert_eq!(store.event_range().unwrap(), Some((event.time, event.time)));
+    assert_eq!(store.event_names().unwrap(), vec!["order".to_string()]);
+    assert_eq!(store.data_version().unwrap(), 1);
+    let fields = store.customer_fields().unwrap();
+    assert!(fields.iter().any(|f| f.name == "points" && f.custom));
+
+    // Segments and versions.
+    let rule = r#"{"version":1,"root":{"all":[]}}"#;
+    let id = store
+        .save_segment(&prism::model::SegmentRecord {
+            name: "VIP".into(),
+            color: "#aa3366".into(),
+            rule: rule.into(),
+            ..Default::default()
+        })
+        .unwrap();
+    let seg = store.segment(id).unwrap().unwrap();
+    assert_eq!(seg.rule, rule);
+    assert_eq!(seg.priority, 1);
+    let v = store
+        .add_segment_version(id, rule, Some(12), None, "first")
+        .unwrap();
+    assert_eq!(v.version, 1);
+    let v2 = store
+        .add_segment_version(id, rule, Some(13), None, "")
+        .unwrap();
+    assert_eq!(v2.version, 2);
+    assert_eq!(
+        store.segment_versions(id).unwrap()[0].member_count,
+        Some(13)
+    );
+    // Names are unique; rules must be JSON.
+    assert!(
+        store
+            .save_segment(&prism::model::SegmentRecord {
+                name: "VIP".into(),
+                rule: rule.into(),
+                ..Default::default()
+            })
+            .is_err()
+    );
+    assert!(
+        store
+            .save_segment(&prism::model::SegmentRecord {
+                name: "Other".into(),
+                rule: "{not json".into(),
+                ..Default::default()
+            })
+            .is_err()
+    );
+    assert!(store.delete_segment(id).unwrap());
+    assert!(store.segment_versions(id).unwrap().is_empty());
+
+    // Imports audit log.
+    let rec = prism::model::ImportRecord {
+        started_at: 1,
+        file_name: "customers.csv".into(),
+        file_hash: "abc".into(),
+        kind: "customers".into(),
+        status: "ok".into(),
+        rows_read: 2,
+        inserted: 2,
+        report: "{}".into(),
+        ..Default::default()
+    };
+    let rid = store.record_import(&rec).unwrap();
+    assert_eq!(
+        store.imports().unwrap(),
+        vec![prism::model::ImportRecord { id: rid, ..rec }]
+    );
+
+    // Browsing pages of a table.
+    let page = store.table_page("customers", 1, 10).unwrap();
+    assert_eq!(page.rows.len(), 1);
+    assert_eq!(page.first_row, 1);
+    assert!(
+        page.columns
+            .iter()
+            .any(|c| c.name == "signup_at" && c.is_timestamp)
+    );
+    assert!(store.table_page("sqlite_master", 0, 10).is_err());
+}
+
+#[test]
+fn a_failed_bulk_load_leaves_the_workspace_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.prism");
+    let mut store = Store::create(&path).unwrap();
+    {
+        let mut load = store.bulk_load(true).unwrap();
+        load.insert_customer(&sample_customer("C1")).unwrap();
+        load.commit().unwrap();
+    }
+    {
+        let mut load = store.bulk_load(true).unwrap();
+        load.insert_customer(&sample_customer("C2")).unwrap();
+        // The same key again violates UNIQUE: the load fails and is dropped.
+        assert!(load.insert_customer(&sample_customer("C2")).is_err());
+    }
+    assert_eq!(store.customer_count().unwrap(), 1);
+    assert_eq!(store.data_version().unwrap(), 1);
+    // The events indexes dropped for the failed load are still there.
+    let page = store.table_page("events", 0, 1).unwrap();
+    assert!(page.rows.is_empty());
+    assert!(store.integrity_ok().unwrap());
+}
+
+fn assert_refused_untouched(path: &Path, check: impl Fn(&StoreError) -> bool) {
+    let before = digest(path);
+    let had_sidecars = !sidecars_absent(path);
+    let err = Store::open(path).unwrap_err();
+    assert!(check(&err), "unexpected error: {err}");
+    assert!(err.is_bad_file());
+    assert!(
+        err.to_string().contains(&path.display().to_string()),
+        "the message names the file: {err}"
+    );
+    assert_eq!(digest(path), before, "the file was modified");
+    if !had_sidecars {
+        assert!(sidecars_absent(path), "sidecar files were left behind");
+    }
+    // Read-only opening refuses the same way.
+    assert!(Store::open_read_only(path).is_err());
+    assert_eq!(digest(path), before);
+}
+
+#[test]
+fn a_file_that_is_not_sqlite_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("notes.prism");
+    std::fs::write(&text, "customer_id,email\nC1,a@example.com\n".repeat(20)).unwrap();
+    assert_refused_untouched(&text, |e| matches!(e, StoreError::NotSqlite { .. }));
+
+    let short = dir.path().join("short.prism");
+    std::fs::write(&short, b"SQLite format 3\0").unwrap();
+    assert_refused_untouched(&short, |e| matches!(e, StoreError::NotSqlite { .. }));
+
+    let empty = dir.path().join("empty.prism");
+    std::fs::write(&empty, b"").unwrap();
+    assert_refused_untouched(&empty, |e| matches!(e, StoreError::NotWorkspace { .. }));
+
+    // A SQLite header followed by garbage.
+    let mut bytes = b"SQLite format 3\0".to_vec();
+    bytes.extend((0..8192u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8));
+    let garbage = dir.path().join("garbage.prism");
+    std::fs::write(&garbage, &bytes).unwrap();
+    assert_refused_untouched(&garbage, |e| matches!(e, StoreError::NotSqlite { .. }));
+
+    let missing = dir.path().join("missing.prism");
+    assert!(matches!(
+        Store::open(&missing),
+        Err(StoreError::NotFound { .. })
+    ));
+    assert!(!missing.exists());
+}
+
+#[test]
+fn a_sqlite_database_that_is_not_a_workspace_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other.db");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE accounts(id INTEGER PRIMARY KEY, owner TEXT);
+             INSERT INTO accounts(owner) VALUES ('someone');",
+        )
+        .unwrap();
+    }
+    assert_refused_untouched(
+        &path,
+        |e| matches!(e, StoreError::NotWorkspace { detail, .. } if detail.contains("accounts")),
+    );
+}
+
+#[test]
+fn a_workspace_from_a_newer_prism_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("future.prism");
+    drop(Store::create(&path).unwrap());
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", CURRENT_VERSION + 1)
+            .unwrap();
+        conn.pragma_update(None, "journal_mode", "DELETE").unwrap();
+        let app_id: i32 = conn
+            .pragma_query_value(None, "application_id", |r| r.get(0))
+            .unwrap();
+        assert_eq!(app_id, APPLICATION_ID);
+    }
+    assert_refused_untouched(
+        &path,
+        |e| matches!(e, StoreError::TooNew { found, .. } if *found == CURRENT_VERSION + 1),
+    );
+}
+
+#[test]
+fn save_as_writes_a_consistent_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.prism");
+    let mut store = Store::create(&path).unwrap();
+    {
+        let mut load = store.bulk_load(false).unwrap();
+        load.insert_customer(&sample_customer("C1")).unwrap();
+        load.commit().unwrap();
+    }
+    drop(store);
+    let copy = dir.path().join("b.prism");
+    let info = prism::app::workspace::save_workspace_as(&path, &copy).unwrap();
+    assert_eq!(info.name, "b");
+    assert_eq!(
+        info.tables
+            .iter()
+            .find(|t| t.name == "customers")
+            .unwrap()
+            .rows,
+        1
+    );
+    // Saving over an existing file is refused.
+    assert!(prism::app::workspace::save_workspace_as(&path, &copy).is_err());
+}
