@@ -1,0 +1,99 @@
+//! `prism bench …`: measurements printed as `name = value unit`, one a line.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use clap::Subcommand;
+
+use super::CliError;
+use crate::app::workspace::{data_dir, ensure_sample_workspace, sample_workspace_path};
+use crate::progress::NoProgress;
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Time from launching the app to the first frame showing the workspace
+    /// (needs a display; run under xvfb-run on a server).
+    Startup {
+        /// The workspace to open; the built-in sample by default.
+        #[arg(long)]
+        workspace: Option<PathBuf>,
+        /// How many launches to time.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+}
+
+pub fn run(what: BenchCommand) -> Result<(), CliError> {
+    match what {
+        BenchCommand::Startup { workspace, runs } => startup(workspace, runs),
+    }
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = (p / 100.0 * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+/// p50 and p95 of a list of samples.
+pub(crate) fn p50_p95(samples: &mut [f64]) -> (f64, f64) {
+    samples.sort_by(|a, b| a.total_cmp(b));
+    (percentile(samples, 50.0), percentile(samples, 95.0))
+}
+
+fn startup(workspace: Option<PathBuf>, runs: usize) -> Result<(), CliError> {
+    let path = match workspace {
+        Some(p) => p,
+        None => {
+            let p = sample_workspace_path(&data_dir());
+            ensure_sample_workspace(&p, &NoProgress)
+                .map_err(|e| CliError::new(1, e.to_string()))?;
+            p
+        }
+    };
+    let exe = std::env::current_exe().map_err(|e| CliError::new(1, e.to_string()))?;
+    let mut shown = Vec::new();
+    let mut first_frame = Vec::new();
+    for _ in 0..runs.max(1) {
+        let started = Instant::now();
+        let mut child = Command::new(&exe)
+            .arg("open")
+            .arg(&path)
+            .arg("--exit-after-shown")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| CliError::new(1, format!("could not start the app: {e}")))?;
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut got_shown = false;
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(v) = line.strip_prefix("first_frame = ") {
+                if let Some(ms) = v.strip_suffix(" ms").and_then(|v| v.parse::<f64>().ok()) {
+                    first_frame.push(ms);
+                }
+            } else if line.starts_with("workspace_shown = ") {
+                shown.push(started.elapsed().as_secs_f64() * 1000.0);
+                got_shown = true;
+            }
+        }
+        let status = child.wait().map_err(|e| CliError::new(1, e.to_string()))?;
+        if !got_shown || !status.success() {
+            return Err(CliError::new(
+                1,
+                "the app did not show the workspace (is there a display? try xvfb-run)",
+            ));
+        }
+    }
+    let (ff50, ff95) = p50_p95(&mut first_frame);
+    let (s50, s95) = p50_p95(&mut shown);
+    println!("runs = {}", shown.len());
+    println!("first_frame_p50 = {ff50:.0} ms");
+    println!("first_frame_p95 = {ff95:.0} ms");
+    println!("start_to_workspace_shown_p50 = {s50:.0} ms");
+    println!("start_to_workspace_shown_p95 = {s95:.0} ms");
+    Ok(())
+}

@@ -1,0 +1,250 @@
+//! The command line: argument definitions and the headless commands.
+//!
+//! `prism` and `prism open` start the GUI (the app entry handles those);
+//! everything else runs here, on the same services the GUI uses.
+
+mod bench;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::app::Screen;
+use crate::model::time::{now_utc, parse_instant, start_of_day};
+use crate::progress::Progress;
+use crate::sample::{SampleOptions, generate_workspace, write_csv};
+use crate::store::{Store, StoreError};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "prism",
+    version,
+    about = "Prism: design customer segments and preview the emails they receive"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Open the app on a workspace.
+    Open {
+        /// The workspace file (.prism).
+        file: PathBuf,
+        /// The screen to show first.
+        #[arg(long, value_enum)]
+        screen: Option<ScreenArg>,
+        /// Print startup timings once the workspace is on screen, then quit
+        /// (used by `prism bench startup`).
+        #[arg(long, hide = true)]
+        exit_after_shown: bool,
+    },
+    /// Generate a realistic sample workspace, or the same data as CSV exports.
+    Sample {
+        /// Number of customers.
+        #[arg(long, default_value_t = 2_000)]
+        customers: u64,
+        /// Random seed: the same seed gives the same data.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Where to write: a workspace file, or a folder with --csv.
+        #[arg(long)]
+        out: PathBuf,
+        /// Write raw CSV exports (with realistic dirt) instead of a workspace.
+        #[arg(long)]
+        csv: bool,
+        /// The day the data ends (YYYY-MM-DD); today by default.
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Replace an existing workspace file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Show a workspace's tables, row counts, schema version and event dates.
+    Info {
+        /// The workspace file.
+        file: PathBuf,
+    },
+    /// Measure Prism's speed; prints one `name = value unit` per line.
+    Bench {
+        #[command(subcommand)]
+        what: bench::BenchCommand,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ScreenArg {
+    Data,
+    Segments,
+    Preview,
+    Performance,
+}
+
+impl From<ScreenArg> for Screen {
+    fn from(s: ScreenArg) -> Screen {
+        match s {
+            ScreenArg::Data => Screen::Data,
+            ScreenArg::Segments => Screen::Segments,
+            ScreenArg::Preview => Screen::Preview,
+            ScreenArg::Performance => Screen::Performance,
+        }
+    }
+}
+
+/// A failed command: its message and exit code.
+#[derive(Debug)]
+pub struct CliError {
+    pub message: String,
+    pub code: u8,
+}
+
+impl CliError {
+    pub fn new(code: u8, message: impl Into<String>) -> CliError {
+        CliError {
+            message: message.into(),
+            code,
+        }
+    }
+}
+
+impl From<StoreError> for CliError {
+    fn from(e: StoreError) -> CliError {
+        // A file that is not a workspace is bad input: exit code 2.
+        let code = if e.is_bad_file() { 2 } else { 1 };
+        CliError::new(code, e.to_string())
+    }
+}
+
+/// Runs a headless command and turns its outcome into an exit code.
+pub fn run(command: Command) -> ExitCode {
+    let result = match command {
+        Command::Open { .. } => Err(CliError::new(1, "`open` starts the app")),
+        Command::Sample {
+            customers,
+            seed,
+            out,
+            csv,
+            as_of,
+            force,
+        } => sample(customers, seed, out, csv, as_of, force),
+        Command::Info { file } => info(file),
+        Command::Bench { what } => bench::run(what),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("prism: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+/// Progress on stderr, at most twice a second.
+pub(crate) struct TermProgress {
+    last: std::sync::Mutex<Instant>,
+}
+
+impl TermProgress {
+    pub(crate) fn new() -> TermProgress {
+        TermProgress {
+            last: std::sync::Mutex::new(Instant::now()),
+        }
+    }
+}
+
+impl Progress for TermProgress {
+    fn report(&self, fraction: f32, message: &str) {
+        if let Ok(mut last) = self.last.lock()
+            && last.elapsed().as_millis() >= 500
+        {
+            *last = Instant::now();
+            eprint!("\r{:>5.1}%  {message}\x1b[K", fraction * 100.0);
+            let _ = std::io::stderr().flush();
+        }
+    }
+
+    fn is_cancelled(&self) -> bool {
+        false
+    }
+}
+
+impl Drop for TermProgress {
+    fn drop(&mut self) {
+        eprint!("\r\x1b[K");
+    }
+}
+
+fn parse_as_of(as_of: Option<String>) -> Result<i64, CliError> {
+    match as_of {
+        None => Ok(start_of_day(now_utc())),
+        Some(s) => parse_instant(&s).ok_or_else(|| {
+            CliError::new(2, format!("--as-of {s:?}: expected a date like 2026-11-01"))
+        }),
+    }
+}
+
+fn sample(
+    customers: u64,
+    seed: u64,
+    out: PathBuf,
+    csv: bool,
+    as_of: Option<String>,
+    force: bool,
+) -> Result<(), CliError> {
+    let opts = SampleOptions {
+        customers,
+        seed,
+        as_of: parse_as_of(as_of)?,
+        ..SampleOptions::new(customers)
+    };
+    let started = Instant::now();
+    let progress = TermProgress::new();
+    let stats = if csv {
+        write_csv(&opts, &out, &progress)
+    } else {
+        generate_workspace(&opts, &out, force, &progress)
+    }
+    .map_err(|e| CliError::new(1, e.to_string()))?;
+    drop(progress);
+    let secs = started.elapsed().as_secs_f64();
+    let size: u64 = if csv {
+        std::fs::read_dir(&out)
+            .map(|d| {
+                d.filter_map(|e| e.ok()?.metadata().ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0)
+    } else {
+        std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0)
+    };
+    println!("wrote {}", out.display());
+    println!("customers = {}", stats.customers);
+    println!("events = {}", stats.events);
+    println!("products = {}", stats.products);
+    println!("campaigns = {}", stats.campaigns);
+    for (name, n) in &stats.events_by_name {
+        println!("events_{name} = {n}");
+    }
+    for (name, n) in &stats.by_lifecycle {
+        println!("lifecycle_{name} = {n}");
+    }
+    println!("opted_out = {}", stats.opted_out);
+    println!("wall_time = {secs:.2} s");
+    println!("size = {:.1} MB", size as f64 / 1e6);
+    println!(
+        "events_per_second = {:.0} events/s",
+        stats.events as f64 / secs.max(1e-9)
+    );
+    Ok(())
+}
+
+fn info(file: PathBuf) -> Result<(), CliError> {
+    let store = Store::open_read_only(&file)?;
+    print!("{}", store.info()?);
+    Ok(())
+}

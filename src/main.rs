@@ -1,0 +1,49 @@
+//! The `prism` binary: the app window, or a headless command.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+use prism::app::workspace::data_dir;
+use prism::cli::{Cli, Command};
+use prism::ui::{AppOptions, run_app};
+
+fn main() -> ExitCode {
+    let started = Instant::now();
+    let cli = Cli::parse();
+    let options = match cli.command {
+        None => AppOptions {
+            workspace: None,
+            screen: None,
+            data_dir: data_dir(),
+            exit_after_shown: false,
+            started,
+        },
+        Some(Command::Open {
+            file,
+            screen,
+            exit_after_shown,
+        }) => {
+            // Refuse a bad file here, with exit code 2, before any window opens.
+            if let Err(e) = prism::store::Store::inspect(&file) {
+                eprintln!("prism: {e}");
+                return ExitCode::from(2);
+            }
+            AppOptions {
+                workspace: Some(file),
+                screen: screen.map(Into::into),
+                data_dir: data_dir(),
+                exit_after_shown,
+                started,
+            }
+        }
+        Some(other) => return prism::cli::run(other),
+    };
+    match run_app(options) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("prism: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

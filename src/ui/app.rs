@@ -1,0 +1,314 @@
+//! The app: state shared by the screens, the job messages, and the frame loop.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+use super::commands::UiCommand;
+use super::data_screen::DataScreen;
+use super::{data_screen, placeholder_screens, status_bar, top_bar};
+use crate::app::Screen;
+use crate::app::jobs::Jobs;
+use crate::app::workspace::{
+    create_workspace, ensure_sample_workspace, open_workspace, sample_workspace_path,
+    save_workspace_as,
+};
+use crate::store::{TablePage, WorkspaceInfo};
+
+/// How the app was started.
+#[derive(Clone, Debug)]
+pub struct AppOptions {
+    /// Open this workspace instead of the last one.
+    pub workspace: Option<PathBuf>,
+    /// Show this screen first.
+    pub screen: Option<Screen>,
+    /// Where the built-in sample workspace lives.
+    pub data_dir: PathBuf,
+    /// Print startup timings once the workspace is shown, then quit.
+    pub exit_after_shown: bool,
+    /// When the process started.
+    pub started: Instant,
+}
+
+/// What survives a restart (stored by eframe).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub last_workspace: Option<PathBuf>,
+    pub screen: Screen,
+    pub dark: Option<bool>,
+}
+
+pub const SETTINGS_KEY: &str = "prism.settings";
+
+/// Results of background jobs, delivered to the UI thread.
+pub enum Msg {
+    WorkspaceOpened {
+        result: Result<WorkspaceInfo, String>,
+        /// The workspace to fall back to if this one failed to open.
+        fallback: Option<PathBuf>,
+    },
+    TablePage {
+        workspace: PathBuf,
+        page: u64,
+        result: Result<TablePage, String>,
+    },
+    FilePicked {
+        purpose: FilePurpose,
+        path: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FilePurpose {
+    Open,
+    New,
+    SaveAs,
+}
+
+pub struct PrismApp {
+    pub options: AppOptions,
+    pub settings: Settings,
+    pub screen: Screen,
+    /// The open workspace, once loaded.
+    pub workspace: Option<WorkspaceInfo>,
+    pub jobs: Jobs<Msg>,
+    pub data: DataScreen,
+    /// Messages waiting in the error dialog.
+    pub errors: Vec<String>,
+    started_up: bool,
+    shown_reported: bool,
+}
+
+impl PrismApp {
+    pub fn new(options: AppOptions, settings: Settings) -> PrismApp {
+        let screen = options.screen.unwrap_or(settings.screen);
+        PrismApp {
+            options,
+            settings,
+            screen,
+            workspace: None,
+            jobs: Jobs::new(),
+            data: DataScreen::default(),
+            errors: Vec::new(),
+            started_up: false,
+            shown_reported: false,
+        }
+    }
+
+    /// Opens `path` in the background. If it fails, `fallback` (if any) is
+    /// opened instead, and the error is shown.
+    pub fn open_workspace(&mut self, path: PathBuf, fallback: Option<PathBuf>) {
+        let sample = sample_workspace_path(&self.options.data_dir);
+        let label = format!("Opening {}", path.display());
+        self.jobs.spawn("workspace", label, move |ctx| {
+            let result = if path == sample {
+                ensure_sample_workspace(&path, ctx).and_then(|_| open_workspace(&path))
+            } else {
+                open_workspace(&path)
+            };
+            Msg::WorkspaceOpened {
+                result: result.map_err(|e| e.to_string()),
+                fallback,
+            }
+        });
+    }
+
+    fn start(&mut self, ctx: &egui::Context) {
+        let waker = ctx.clone();
+        self.jobs.set_waker(move || waker.request_repaint());
+        if let Some(dark) = self.settings.dark {
+            ctx.set_theme(if dark {
+                egui::Theme::Dark
+            } else {
+                egui::Theme::Light
+            });
+        }
+        let sample = sample_workspace_path(&self.options.data_dir);
+        match (
+            self.options.workspace.clone(),
+            self.settings.last_workspace.clone(),
+        ) {
+            (Some(p), _) => self.open_workspace(p, None),
+            (None, Some(last)) if last != sample => self.open_workspace(last, Some(sample)),
+            _ => self.open_workspace(sample, None),
+        }
+    }
+
+    fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::WorkspaceOpened { result, fallback } => match result {
+                Ok(info) => {
+                    self.settings.last_workspace = Some(info.path.clone());
+                    self.data.workspace_changed(&info);
+                    self.workspace = Some(info);
+                }
+                Err(e) => {
+                    self.errors.push(e);
+                    if let Some(f) = fallback {
+                        self.open_workspace(f, None);
+                    }
+                }
+            },
+            Msg::TablePage {
+                workspace,
+                page,
+                result,
+            } => {
+                let current = self.workspace.as_ref().map(|w| &w.path) == Some(&workspace);
+                if current {
+                    match result {
+                        Ok(p) => self.data.page_loaded(page, p),
+                        Err(e) => {
+                            self.data.page_failed(page);
+                            self.errors.push(e);
+                        }
+                    }
+                }
+            }
+            Msg::FilePicked { purpose, path } => {
+                if let Some(path) = path {
+                    self.file_picked(purpose, path);
+                }
+            }
+        }
+    }
+
+    fn file_picked(&mut self, purpose: FilePurpose, path: PathBuf) {
+        match purpose {
+            FilePurpose::Open => self.open_workspace(path, None),
+            FilePurpose::New => {
+                self.jobs
+                    .spawn("workspace", "Creating workspace", move |_| {
+                        Msg::WorkspaceOpened {
+                            result: create_workspace(&path).map_err(|e| e.to_string()),
+                            fallback: None,
+                        }
+                    });
+            }
+            FilePurpose::SaveAs => {
+                if let Some(ws) = &self.workspace {
+                    let src = ws.path.clone();
+                    self.jobs.spawn("workspace", "Saving a copy", move |_| {
+                        Msg::WorkspaceOpened {
+                            result: save_workspace_as(&src, &path).map_err(|e| e.to_string()),
+                            fallback: None,
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    /// Shows a native file dialog on a worker thread; the answer comes back
+    /// as [`Msg::FilePicked`].
+    fn pick_file(&mut self, purpose: FilePurpose) {
+        let start_dir = self
+            .workspace
+            .as_ref()
+            .and_then(|w| w.path.parent().map(|p| p.to_path_buf()));
+        self.jobs
+            .spawn("file-dialog", "Waiting for a file", move |_| {
+                let mut dialog = rfd::FileDialog::new().add_filter("Prism workspace", &["prism"]);
+                if let Some(dir) = start_dir {
+                    dialog = dialog.set_directory(dir);
+                }
+                let path = match purpose {
+                    FilePurpose::Open => dialog.pick_file(),
+                    FilePurpose::New => dialog.set_file_name("Untitled.prism").save_file(),
+                    FilePurpose::SaveAs => dialog.set_file_name("Copy.prism").save_file(),
+                };
+                Msg::FilePicked { purpose, path }
+            });
+    }
+
+    pub fn run_command(&mut self, ctx: &egui::Context, command: UiCommand) {
+        match command {
+            UiCommand::NewWorkspace => self.pick_file(FilePurpose::New),
+            UiCommand::OpenWorkspace => self.pick_file(FilePurpose::Open),
+            UiCommand::SaveWorkspaceAs => self.pick_file(FilePurpose::SaveAs),
+            UiCommand::OpenSampleWorkspace => {
+                let sample = sample_workspace_path(&self.options.data_dir);
+                self.open_workspace(sample, None);
+            }
+            UiCommand::ToggleTheme => {
+                let dark = ctx.theme() != egui::Theme::Dark;
+                ctx.set_theme(if dark {
+                    egui::Theme::Dark
+                } else {
+                    egui::Theme::Light
+                });
+                self.settings.dark = Some(dark);
+            }
+            UiCommand::ShowScreen(s) => {
+                self.screen = s;
+                self.settings.screen = s;
+            }
+            UiCommand::CancelJobs => self.jobs.cancel_all(),
+        }
+    }
+
+    /// Draws the whole app into `ui`: one frame.
+    pub fn ui_root(&mut self, ui: &mut egui::Ui) {
+        let ctx = ui.ctx().clone();
+        if !self.started_up {
+            self.started_up = true;
+            self.start(&ctx);
+            if self.options.exit_after_shown {
+                println!(
+                    "first_frame = {:.0} ms",
+                    self.options.started.elapsed().as_secs_f64() * 1000.0
+                );
+            }
+        }
+        for msg in self.jobs.poll() {
+            self.handle(msg);
+        }
+        self.errors.extend(self.jobs.take_failures());
+        for command in UiCommand::pressed(&ctx) {
+            self.run_command(&ctx, command);
+        }
+
+        let mut commands = Vec::new();
+        egui::Panel::top("top_bar").show(ui, |ui| {
+            top_bar::top_bar_ui(ui, self, &mut commands);
+        });
+        egui::Panel::bottom("status_bar").show(ui, |ui| {
+            status_bar::status_bar_ui(ui, self);
+        });
+        egui::CentralPanel::default().show(ui, |ui| match self.screen {
+            Screen::Data => data_screen::data_screen_ui(ui, self),
+            Screen::Segments => placeholder_screens::segments_screen_ui(ui),
+            Screen::Preview => placeholder_screens::preview_screen_ui(ui),
+            Screen::Performance => placeholder_screens::performance_screen_ui(ui),
+        });
+        for command in commands {
+            self.run_command(&ctx, command);
+        }
+        super::dialogs::error_dialog_ui(&ctx, &mut self.errors);
+
+        if self.options.exit_after_shown && !self.shown_reported && self.workspace.is_some() {
+            self.shown_reported = true;
+            println!(
+                "workspace_shown = {:.0} ms",
+                self.options.started.elapsed().as_secs_f64() * 1000.0
+            );
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+    }
+}
+
+impl eframe::App for PrismApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.ui_root(ui);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, SETTINGS_KEY, &self.settings);
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.jobs.cancel_all();
+    }
+}

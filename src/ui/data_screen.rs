@@ -1,0 +1,291 @@
+//! The Data screen: the workspace's tables with row counts, and a browser
+//! for any table with virtual scrolling (rows are fetched a page at a time
+//! by background jobs, only for the part of the table on screen).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+
+use egui_extras::{Column, TableBuilder};
+
+use super::app::{Msg, PrismApp};
+use crate::model::group_thousands;
+use crate::model::time::format_ts;
+use crate::store::{Cell, ColumnInfo, Store, TablePage, WorkspaceInfo};
+
+/// Rows fetched per job.
+pub const PAGE_ROWS: u64 = 200;
+/// Pages kept in memory per table.
+const MAX_PAGES: usize = 64;
+
+#[derive(Default)]
+pub struct DataScreen {
+    pub selected_table: Option<String>,
+    workspace: Option<PathBuf>,
+    total_rows: u64,
+    columns: Vec<ColumnInfo>,
+    pages: BTreeMap<u64, TablePage>,
+    requested: BTreeSet<u64>,
+    failed: BTreeSet<u64>,
+}
+
+impl DataScreen {
+    pub fn workspace_changed(&mut self, info: &WorkspaceInfo) {
+        let keep = self.selected_table.clone().filter(|t| {
+            self.workspace.as_ref() == Some(&info.path) && info.tables.iter().any(|s| &s.name == t)
+        });
+        *self = DataScreen {
+            workspace: Some(info.path.clone()),
+            ..DataScreen::default()
+        };
+        if let Some(t) = keep.or_else(|| Some("customers".to_string())) {
+            self.select(info, &t);
+        }
+    }
+
+    fn select(&mut self, info: &WorkspaceInfo, table: &str) {
+        self.selected_table = Some(table.to_string());
+        self.total_rows = info
+            .tables
+            .iter()
+            .find(|t| t.name == table)
+            .map(|t| t.rows.max(0) as u64)
+            .unwrap_or(0);
+        self.columns.clear();
+        self.pages.clear();
+        self.requested.clear();
+        self.failed.clear();
+    }
+
+    pub fn page_loaded(&mut self, page: u64, data: TablePage) {
+        if self.selected_table.as_deref() != Some(data.table.as_str()) {
+            return;
+        }
+        self.requested.remove(&page);
+        if self.columns.is_empty() {
+            self.columns = data.columns.clone();
+        }
+        self.pages.insert(page, data);
+        // Keep memory bounded: drop the pages farthest from this one.
+        while self.pages.len() > MAX_PAGES {
+            let far = *self
+                .pages
+                .keys()
+                .max_by_key(|p| p.abs_diff(page))
+                .expect("pages is not empty");
+            self.pages.remove(&far);
+        }
+    }
+
+    pub fn page_failed(&mut self, page: u64) {
+        self.requested.remove(&page);
+        self.failed.insert(page);
+    }
+
+    fn cell(&self, row: u64, col: usize) -> Option<&Cell> {
+        let page = self.pages.get(&(row / PAGE_ROWS))?;
+        page.rows.get((row % PAGE_ROWS) as usize)?.get(col)
+    }
+
+    /// True once the first page of the selected table is on screen.
+    pub fn is_loaded(&self) -> bool {
+        self.total_rows == 0 || self.pages.contains_key(&0)
+    }
+}
+
+fn request_page(app: &mut PrismApp, table: String, page: u64) {
+    let Some(ws) = app.workspace.as_ref().map(|w| w.path.clone()) else {
+        return;
+    };
+    app.data.requested.insert(page);
+    let key = format!("table-page/{table}/{page}");
+    app.jobs.spawn(&key, format!("Reading {table}"), move |_| {
+        let result = Store::open_read_only(&ws)
+            .and_then(|s| s.table_page(&table, page * PAGE_ROWS, PAGE_ROWS))
+            .map_err(|e| e.to_string());
+        Msg::TablePage {
+            workspace: ws,
+            page,
+            result,
+        }
+    });
+}
+
+pub fn format_cell(cell: &Cell, column: &ColumnInfo) -> String {
+    match cell {
+        Cell::Null => String::new(),
+        Cell::Int(n) if column.is_timestamp => format_ts(*n),
+        Cell::Int(n) => n.to_string(),
+        Cell::Real(x) => {
+            if x.fract() == 0.0 && x.abs() < 1e15 {
+                format!("{x:.0}")
+            } else {
+                format!("{x:.2}")
+            }
+        }
+        Cell::Text(s) => s.clone(),
+    }
+}
+
+pub fn data_screen_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
+    let Some(info) = app.workspace.clone() else {
+        ui.centered_and_justified(|ui| {
+            ui.spinner();
+        });
+        return;
+    };
+    egui::Panel::left("data_tables")
+        .resizable(true)
+        .default_size(220.0)
+        .show(ui, |ui| tables_ui(ui, app, &info));
+    egui::CentralPanel::default().show(ui, |ui| table_browser_ui(ui, app));
+}
+
+fn tables_ui(ui: &mut egui::Ui, app: &mut PrismApp, info: &WorkspaceInfo) {
+    ui.heading("Tables");
+    ui.add_space(4.0);
+    egui::Grid::new("tables_grid")
+        .num_columns(2)
+        .striped(true)
+        .show(ui, |ui| {
+            for t in &info.tables {
+                let selected = app.data.selected_table.as_deref() == Some(t.name.as_str());
+                if ui.selectable_label(selected, t.name.as_str()).clicked() && !selected {
+                    app.data.select(info, &t.name);
+                }
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    ui.weak(format_count(t.rows));
+                });
+                ui.end_row();
+            }
+        });
+    ui.add_space(8.0);
+    ui.separator();
+    if let Some((a, b)) = info.event_range {
+        ui.weak(format!(
+            "Events from {} to {}",
+            &format_ts(a)[..10],
+            &format_ts(b)[..10]
+        ));
+    }
+    ui.weak(format!("Schema version {}", info.schema_version));
+}
+
+/// `1234567` → `1,234,567`.
+pub fn format_count(n: i64) -> String {
+    group_thousands(n)
+}
+
+fn table_browser_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
+    let Some(table) = app.data.selected_table.clone() else {
+        ui.label("Pick a table on the left.");
+        return;
+    };
+    ui.heading(format!(
+        "{table} · {} rows",
+        format_count(app.data.total_rows as i64)
+    ));
+    ui.separator();
+    if app.data.total_rows == 0 {
+        ui.label("This table is empty.");
+        return;
+    }
+    if !app.data.pages.contains_key(&0) {
+        if !app.data.requested.contains(&0) && !app.data.failed.contains(&0) {
+            request_page(app, table, 0);
+        }
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Loading rows…");
+        });
+        return;
+    }
+    let columns = app.data.columns.clone();
+    let total = app.data.total_rows as usize;
+    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
+    let mut wanted = BTreeSet::new();
+    egui::ScrollArea::horizontal().show(ui, |ui| {
+        let mut builder = TableBuilder::new(ui)
+            .id_salt(("table_browser", &table))
+            .striped(true)
+            .resizable(true)
+            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+            .column(Column::auto().at_least(56.0));
+        for _ in &columns {
+            builder = builder.column(Column::initial(140.0).at_least(40.0).clip(true));
+        }
+        builder
+            .header(row_height + 2.0, |mut header| {
+                header.col(|ui| {
+                    ui.strong("#");
+                });
+                for c in &columns {
+                    header.col(|ui| {
+                        ui.strong(&c.name);
+                    });
+                }
+            })
+            .body(|body| {
+                body.rows(row_height, total, |mut row| {
+                    let r = row.index() as u64;
+                    row.col(|ui| {
+                        ui.weak((r + 1).to_string());
+                    });
+                    let loaded = app.data.pages.contains_key(&(r / PAGE_ROWS));
+                    if !loaded {
+                        wanted.insert(r / PAGE_ROWS);
+                    }
+                    for (i, c) in columns.iter().enumerate() {
+                        row.col(|ui| match app.data.cell(r, i) {
+                            Some(cell) => {
+                                let text = format_cell(cell, c);
+                                if text.len() > 40 {
+                                    ui.label(format!("{}…", truncate(&text, 40)))
+                                        .on_hover_text(text);
+                                } else {
+                                    ui.label(text);
+                                }
+                            }
+                            None if loaded => {}
+                            None => {
+                                ui.weak("…");
+                            }
+                        });
+                    }
+                });
+            });
+    });
+    for page in wanted {
+        if !app.data.requested.contains(&page) && !app.data.failed.contains(&page) {
+            request_page(app, table.clone(), page);
+        }
+    }
+}
+
+fn truncate(s: &str, max_chars: usize) -> &str {
+    match s.char_indices().nth(max_chars) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_format_by_column() {
+        let ts = ColumnInfo {
+            name: "time".into(),
+            is_timestamp: true,
+        };
+        let plain = ColumnInfo {
+            name: "value".into(),
+            is_timestamp: false,
+        };
+        assert_eq!(format_cell(&Cell::Int(0), &ts), "1970-01-01 00:00:00");
+        assert_eq!(format_cell(&Cell::Real(12.5), &plain), "12.50");
+        assert_eq!(format_cell(&Cell::Real(3.0), &plain), "3");
+        assert_eq!(format_cell(&Cell::Null, &plain), "");
+        assert_eq!(truncate("héllo", 2), "hé");
+    }
+}

@@ -1,0 +1,39 @@
+//! The egui front end. The only module that knows about egui and eframe.
+//!
+//! One file per panel or screen; functions that draw into a `Ui` are named
+//! `*_ui`; every shortcut-bearing action is a [`commands::UiCommand`].
+
+pub mod app;
+pub mod commands;
+pub mod data_screen;
+mod dialogs;
+mod placeholder_screens;
+mod status_bar;
+mod top_bar;
+
+pub use app::{AppOptions, PrismApp, Settings};
+
+/// Opens the app window and runs it until it closes.
+pub fn run_app(options: AppOptions) -> Result<(), String> {
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Prism")
+            .with_app_id("prism")
+            .with_inner_size([1400.0, 880.0])
+            .with_min_inner_size([900.0, 560.0]),
+        persist_window: true,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "Prism",
+        native,
+        Box::new(move |cc| {
+            let settings: Settings = cc
+                .storage
+                .and_then(|s| eframe::get_value(s, app::SETTINGS_KEY))
+                .unwrap_or_default();
+            Ok(Box::new(PrismApp::new(options, settings)))
+        }),
+    )
+    .map_err(|e| e.to_string())
+}

@@ -1,0 +1,45 @@
+//! Screens whose features have not landed yet say what they will hold.
+
+fn placeholder_ui(ui: &mut egui::Ui, title: &str, lines: &[&str]) {
+    ui.add_space(24.0);
+    ui.vertical_centered(|ui| {
+        ui.heading(title);
+        ui.add_space(8.0);
+        for line in lines {
+            ui.label(*line);
+        }
+    });
+}
+
+pub fn segments_screen_ui(ui: &mut egui::Ui) {
+    placeholder_ui(
+        ui,
+        "Segments",
+        &[
+            "Build AND / OR / NOT rules over profiles, events and traits,",
+            "with the exact count at every node as you type.",
+        ],
+    );
+}
+
+pub fn preview_screen_ui(ui: &mut egui::Ui) {
+    placeholder_ui(
+        ui,
+        "Preview",
+        &[
+            "One column per segment: subject, preheader and the rendered email",
+            "for a real member, desktop or mobile, with QA warnings.",
+        ],
+    );
+}
+
+pub fn performance_screen_ui(ui: &mut egui::Ui) {
+    placeholder_ui(
+        ui,
+        "Performance",
+        &[
+            "Per segment: recipients, open, click and conversion rates, revenue",
+            "per recipient and unsubscribes, with lift against all customers.",
+        ],
+    );
+}

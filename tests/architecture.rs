@@ -1,0 +1,98 @@
+//! Architecture invariants that a compiler cannot check for us.
+
+use std::path::{Path, PathBuf};
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The code of a file with `//` comments removed (doc comments may name
+/// the UI layer; code may not use it).
+fn code_of(text: &str) -> String {
+    text.lines()
+        .map(|l| match l.find("//") {
+            Some(i) if !l[..i].contains('"') => &l[..i],
+            _ => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn mentions_gui(code: &str) -> Option<String> {
+    let words = code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
+    words
+        .filter(|w| w.starts_with("egui") || *w == "eframe" || *w == "rfd" || *w == "winit")
+        .map(str::to_string)
+        .next()
+}
+
+#[test]
+fn only_the_ui_layer_and_the_app_entry_use_egui_or_eframe() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    assert!(files.len() > 10);
+    let mut offenders = Vec::new();
+    for f in files {
+        let rel = f.strip_prefix(&root).unwrap();
+        if rel.starts_with("ui") || rel == Path::new("main.rs") {
+            continue;
+        }
+        let code = code_of(&std::fs::read_to_string(&f).unwrap());
+        if let Some(word) = mentions_gui(&code) {
+            offenders.push(format!("src/{} uses {word}", rel.display()));
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "GUI code outside src/ui: {offenders:?}"
+    );
+}
+
+#[test]
+fn the_check_itself_catches_a_violation() {
+    assert_eq!(
+        mentions_gui("fn f(ui: &mut egui::Ui) {}"),
+        Some("egui".to_string())
+    );
+    assert_eq!(
+        mentions_gui(&code_of("// egui is only in src/ui\nfn f() {}")),
+        None
+    );
+    assert_eq!(mentions_gui("use eframe::App;"), Some("eframe".to_string()));
+}
+
+#[test]
+fn sql_stays_in_the_store() {
+    // Statements Prism runs against its own schema live in src/store only.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    let mut offenders = Vec::new();
+    for f in files {
+        let rel = f.strip_prefix(&root).unwrap();
+        if rel.starts_with("store") || rel.starts_with("engine/sql") {
+            continue;
+        }
+        let code = code_of(&std::fs::read_to_string(&f).unwrap());
+        for kw in [
+            "SELECT ",
+            "INSERT INTO",
+            "UPDATE ",
+            "DELETE FROM",
+            "CREATE TABLE",
+        ] {
+            if code.contains(&format!("\"{kw}")) {
+                offenders.push(format!("src/{} has {kw:?}", rel.display()));
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "SQL outside the store: {offenders:?}");
+}
