@@ -78,7 +78,8 @@ fn sql_stays_in_the_store() {
     let mut offenders = Vec::new();
     for f in files {
         let rel = f.strip_prefix(&root).unwrap();
-        if rel.starts_with("store") || rel.starts_with("engine/sql") {
+        // The segment SQL compiler writes SQL for users and the oracle test.
+        if rel.starts_with("store") || rel == Path::new("engine/sql.rs") {
             continue;
         }
         let code = code_of(&std::fs::read_to_string(&f).unwrap());

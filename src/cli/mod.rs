@@ -4,6 +4,9 @@
 //! everything else runs here, on the same services the GUI uses.
 
 mod bench;
+mod segments;
+
+pub use segments::RuleSource;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -69,6 +72,69 @@ pub enum Command {
         /// The workspace file.
         file: PathBuf,
     },
+    /// Count a segment's members exactly (`--tree`: the count at every node).
+    Count {
+        workspace: PathBuf,
+        #[command(flatten)]
+        source: RuleSource,
+        /// Evaluate as of this date or time (UTC); now by default.
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long)]
+        tree: bool,
+    },
+    /// Write a segment's members to a CSV file.
+    Members {
+        workspace: PathBuf,
+        #[command(flatten)]
+        source: RuleSource,
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long)]
+        out: PathBuf,
+        /// Sort by this customer field.
+        #[arg(long)]
+        sort: Option<String>,
+        #[arg(long)]
+        desc: bool,
+        /// A random sample of this many members instead of all.
+        #[arg(long)]
+        sample: Option<usize>,
+        /// Seed of the random sample.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Why a customer is (or is not) in a segment, condition by condition.
+    Explain {
+        workspace: PathBuf,
+        #[command(flatten)]
+        source: RuleSource,
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Workspace id, customer id or email.
+        #[arg(long)]
+        customer: String,
+    },
+    /// Print a segment as SQL to run in your warehouse.
+    Sql {
+        workspace: PathBuf,
+        #[command(flatten)]
+        source: RuleSource,
+        #[arg(long)]
+        as_of: Option<String>,
+        #[arg(long, default_value = "sqlite")]
+        dialect: String,
+    },
+    /// Save, list or delete saved segments.
+    Segment {
+        #[command(subcommand)]
+        command: segments::SegmentCommand,
+    },
+    /// Save, list or delete scoring models (points per condition).
+    Score {
+        #[command(subcommand)]
+        command: segments::ScoreCommand,
+    },
     /// Measure Prism's speed; prints one `name = value unit` per line.
     Bench {
         #[command(subcommand)]
@@ -132,6 +198,36 @@ pub fn run(command: Command) -> ExitCode {
             force,
         } => sample(customers, seed, out, csv, as_of, force),
         Command::Info { file } => info(file),
+        Command::Count {
+            workspace,
+            source,
+            as_of,
+            tree,
+        } => segments::count(&workspace, &source, as_of, tree),
+        Command::Members {
+            workspace,
+            source,
+            as_of,
+            out,
+            sort,
+            desc,
+            sample,
+            seed,
+        } => segments::members(&workspace, &source, as_of, &out, sort, desc, sample, seed),
+        Command::Explain {
+            workspace,
+            source,
+            as_of,
+            customer,
+        } => segments::explain(&workspace, &source, as_of, &customer),
+        Command::Sql {
+            workspace,
+            source,
+            as_of,
+            dialect,
+        } => segments::sql(&workspace, &source, as_of, &dialect),
+        Command::Segment { command } => segments::segment(command),
+        Command::Score { command } => segments::score(command),
         Command::Bench { what } => bench::run(what),
     };
     match result {
@@ -184,6 +280,14 @@ fn parse_as_of(as_of: Option<String>) -> Result<i64, CliError> {
         Some(s) => parse_instant(&s).ok_or_else(|| {
             CliError::new(2, format!("--as-of {s:?}: expected a date like 2026-11-01"))
         }),
+    }
+}
+
+/// `--as-of` for evaluations: the current instant by default.
+pub(crate) fn parse_as_of_or_now(as_of: Option<String>) -> Result<i64, CliError> {
+    match as_of {
+        None => Ok(now_utc()),
+        some => parse_as_of(some),
     }
 }
 

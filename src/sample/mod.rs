@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
+pub use csv_out::csv_field;
 pub use sim::{Catalog, Lifecycle, SimCustomer, catalog, simulate_customer};
 
 use crate::model::FieldType;
@@ -223,6 +224,7 @@ fn build_into(
     }
     stats.products = cat.products.len() as u64;
     stats.campaigns = cat.campaigns.len() as u64;
+    crate::engine::seed::install(&store)?;
     store.checkpoint()?;
     drop(store);
     progress.report(1.0, "done");

@@ -6,6 +6,7 @@
 //! from a newer Prism is refused and left byte-for-byte as it was.
 
 mod browse;
+mod query;
 mod read;
 pub mod schema;
 mod segments;
@@ -20,6 +21,8 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 pub use browse::{Cell, ColumnInfo, TablePage};
+pub use query::SqlValue;
+pub use read::{CellRef, RawEvent};
 pub use write::BulkLoad;
 
 use crate::model::time::now_utc;
@@ -190,6 +193,7 @@ impl Store {
         let conn = Connection::open_with_flags(path, flags).map_err(|e| sqlite_err(path, e))?;
         conn.busy_timeout(Duration::from_secs(10))
             .map_err(|e| sqlite_err(path, e))?;
+        register_functions(&conn).map_err(|e| sqlite_err(path, e))?;
         Ok(Store {
             conn,
             path: path.to_path_buf(),
@@ -305,6 +309,7 @@ impl Store {
         c.pragma_update(None, "foreign_keys", "ON")
             .map_err(|e| sqlite_err(&path, e))?;
         c.set_prepared_statement_cache_capacity(64);
+        register_functions(c).map_err(|e| sqlite_err(&path, e))?;
         Ok(())
     }
 
@@ -482,6 +487,34 @@ impl Store {
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
             .map_err(|e| self.err(e))
     }
+}
+
+/// `x REGEXP pattern`, with the same regex engine the segment engine uses,
+/// so compiled segment SQL runs in SQLite as it is.
+fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    conn.create_scalar_function(
+        "regexp",
+        2,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let re: std::sync::Arc<regex::Regex> = ctx.get_or_create_aux(0, |v| {
+                let pattern = v
+                    .as_str()
+                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)?;
+                regex::RegexBuilder::new(pattern)
+                    .size_limit(1 << 20)
+                    .build()
+                    .map_err(|e| Box::new(e) as Box<dyn std::error::Error + Send + Sync>)
+            })?;
+            Ok(match ctx.get_raw(1) {
+                rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t)
+                    .map(|s| re.is_match(s))
+                    .unwrap_or(false),
+                _ => false,
+            })
+        },
+    )
 }
 
 fn sqlite_err(path: &Path, e: rusqlite::Error) -> StoreError {

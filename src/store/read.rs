@@ -284,3 +284,153 @@ fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
         }),
     })
 }
+
+/// A borrowed cell of a scanned row.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum CellRef<'a> {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(&'a str),
+}
+
+impl<'a> CellRef<'a> {
+    fn from_value(v: ValueRef<'a>) -> CellRef<'a> {
+        match v {
+            ValueRef::Null | ValueRef::Blob(_) => CellRef::Null,
+            ValueRef::Integer(n) => CellRef::Int(n),
+            ValueRef::Real(x) => CellRef::Real(x),
+            ValueRef::Text(t) => std::str::from_utf8(t).map_or(CellRef::Null, CellRef::Text),
+        }
+    }
+}
+
+/// One event as scanned, borrowing its strings from the row.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RawEvent<'a> {
+    pub id: i64,
+    pub customer_id: i64,
+    pub name: &'a str,
+    pub time: i64,
+    pub value: Option<f64>,
+    pub product: Option<&'a str>,
+    pub category: Option<&'a str>,
+    pub campaign: Option<&'a str>,
+}
+
+fn opt_str(v: ValueRef<'_>) -> Option<&str> {
+    match v {
+        ValueRef::Text(t) => std::str::from_utf8(t).ok(),
+        _ => None,
+    }
+}
+
+impl Store {
+    /// Streams `id` and the given customer fields of every customer, in id
+    /// order, without copying strings.
+    pub fn scan_customers(
+        &self,
+        fields: &[FieldDef],
+        mut f: impl FnMut(i64, &[CellRef<'_>]),
+    ) -> Result<()> {
+        let known = self.customer_fields()?;
+        let mut cols = vec!["id"];
+        for field in fields {
+            if !known.iter().any(|k| k.name == field.name) {
+                return Err(crate::store::StoreError::Invalid(format!(
+                    "no customer field {:?}",
+                    field.name
+                )));
+            }
+            cols.push(field.name.as_str());
+        }
+        let mut stmt = self
+            .conn
+            .prepare(&format!(
+                "SELECT {} FROM customers ORDER BY id",
+                cols.join(", ")
+            ))
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let id: i64 = row.get(0).map_err(|e| self.err(e))?;
+            let mut cells = Vec::with_capacity(fields.len());
+            for i in 0..fields.len() {
+                cells.push(CellRef::from_value(
+                    row.get_ref(i + 1).map_err(|e| self.err(e))?,
+                ));
+            }
+            f(id, &cells);
+        }
+        Ok(())
+    }
+
+    /// Streams every event in storage order (no sort), without copying strings.
+    pub fn scan_events(&self, mut f: impl FnMut(&RawEvent<'_>)) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT id, customer_id, name, time, value, product, category, campaign FROM events",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let get = |i| row.get_ref(i).map_err(|e| self.err(e));
+            let name = match get(2)? {
+                ValueRef::Text(t) => std::str::from_utf8(t).unwrap_or(""),
+                _ => "",
+            };
+            let ev = RawEvent {
+                id: get(0)?.as_i64().unwrap_or(0),
+                customer_id: get(1)?.as_i64().unwrap_or(0),
+                name,
+                time: get(3)?.as_i64().unwrap_or(0),
+                value: match get(4)? {
+                    ValueRef::Real(x) => Some(x),
+                    ValueRef::Integer(n) => Some(n as f64),
+                    _ => None,
+                },
+                product: opt_str(get(5)?),
+                category: opt_str(get(6)?),
+                campaign: opt_str(get(7)?),
+            };
+            f(&ev);
+        }
+        Ok(())
+    }
+
+    /// Streams one extra property (`key` of the JSON `properties`) of every
+    /// event named `event`, ordered by customer, time and id. Numbers come
+    /// as numbers, strings as text, anything else as null.
+    pub fn scan_event_property(
+        &self,
+        event: &str,
+        key: &str,
+        mut f: impl FnMut(CellRef<'_>),
+    ) -> Result<()> {
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(crate::store::StoreError::Invalid(format!(
+                "event property key {key:?} must be letters, digits and _"
+            )));
+        }
+        let path = format!("$.{key}");
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT CASE json_type(properties, ?2)
+                          WHEN 'integer' THEN json_extract(properties, ?2)
+                          WHEN 'real' THEN json_extract(properties, ?2)
+                          WHEN 'text' THEN json_extract(properties, ?2)
+                        END
+                 FROM events WHERE name = ?1 ORDER BY customer_id, time, id",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query(params![event, path]).map_err(|e| self.err(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            f(CellRef::from_value(
+                row.get_ref(0).map_err(|e| self.err(e))?,
+            ));
+        }
+        Ok(())
+    }
+}

@@ -123,6 +123,15 @@ CREATE TABLE imports (
 ) STRICT;
 CREATE INDEX imports_hash ON imports(file_hash);
 "#,
+    // 1 → 2: user-defined scoring models for computed traits.
+    r#"
+CREATE TABLE scores (
+    id         INTEGER PRIMARY KEY,
+    name       TEXT NOT NULL UNIQUE,
+    definition TEXT NOT NULL CHECK (json_valid(definition)),
+    updated_at INTEGER NOT NULL
+) STRICT;
+"#,
 ];
 
 /// The schema version this build of Prism writes.
@@ -139,4 +148,5 @@ pub const BROWSABLE_TABLES: &[&str] = &[
     "segment_versions",
     "imports",
     "custom_fields",
+    "scores",
 ];

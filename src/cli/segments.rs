@@ -1,0 +1,479 @@
+//! Segment commands: count, members, explain, sql, and managing saved
+//! segments and scoring models.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+
+use super::{CliError, TermProgress, parse_as_of_or_now};
+use crate::engine::explain::node_label;
+use crate::engine::members::SortBy;
+use crate::engine::resolve::{parse_score_model, resolve_score};
+use crate::engine::sql::{Dialect, compile};
+use crate::engine::{
+    Engine, EngineError, RNode, Rule, RuleError, Schema, parse_rule, resolve, schema_of,
+};
+use crate::model::SegmentRecord;
+use crate::store::{Store, StoreError};
+
+/// Which rule: a saved segment or a rule file.
+#[derive(Args, Debug, Clone)]
+#[group(required = true, multiple = false)]
+pub struct RuleSource {
+    /// A saved segment, by name.
+    #[arg(long)]
+    pub segment: Option<String>,
+    /// A rule in a JSON file.
+    #[arg(long)]
+    pub rule: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SegmentCommand {
+    /// Save (create or update) a segment from a rule file; saving makes a new version.
+    Save {
+        workspace: PathBuf,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        rule: PathBuf,
+        /// `#rrggbb`.
+        #[arg(long)]
+        color: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// List saved segments with their counts.
+    List {
+        workspace: PathBuf,
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+    /// Delete a saved segment.
+    Delete {
+        workspace: PathBuf,
+        #[arg(long)]
+        name: String,
+        /// Delete even if other segments refer to it.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ScoreCommand {
+    /// Save a scoring model from a JSON file: {"version":1,"rules":[{"points":10,"condition":{…}}]}.
+    Save {
+        workspace: PathBuf,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// List scoring models.
+    List { workspace: PathBuf },
+    /// Delete a scoring model.
+    Delete {
+        workspace: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
+}
+
+impl From<EngineError> for CliError {
+    fn from(e: EngineError) -> CliError {
+        match e {
+            EngineError::Store(e) => e.into(),
+            EngineError::Rule(e) => CliError::new(2, format!("rule error at {e}")),
+            EngineError::NotFound(m) => CliError::new(2, m),
+            other => CliError::new(1, other.to_string()),
+        }
+    }
+}
+
+fn read_rule_file(path: &Path) -> Result<Rule, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::new(2, format!("{}: {e}", path.display())))?;
+    parse_rule(&text)
+        .map_err(|e| CliError::new(2, format!("{}: rule error at {e}", path.display())))
+}
+
+/// The rule to work on, resolved against the workspace.
+pub(crate) fn load_rule(
+    store: &Store,
+    source: &RuleSource,
+) -> Result<(Rule, RNode, Schema), CliError> {
+    let schema = schema_of(store)?;
+    let rule = match (&source.segment, &source.rule) {
+        (Some(name), _) => {
+            let seg = store.segment_by_name(name)?.ok_or_else(|| {
+                CliError::new(
+                    2,
+                    format!("no segment named {name:?} in {}", store.path().display()),
+                )
+            })?;
+            parse_rule(&seg.rule)
+                .map_err(|e| CliError::new(2, format!("segment {name:?}: rule error at {e}")))?
+        }
+        (None, Some(path)) => read_rule_file(path)?,
+        (None, None) => return Err(CliError::new(2, "give --segment NAME or --rule FILE.json")),
+    };
+    let node = resolve(&rule, &schema).map_err(|e| {
+        let what = source
+            .rule
+            .as_ref()
+            .map(|p| format!("{}: ", p.display()))
+            .unwrap_or_default();
+        CliError::new(2, format!("{what}rule error at {e}"))
+    })?;
+    Ok((rule, node, schema))
+}
+
+pub(crate) fn load_engine(store: &Store) -> Result<Engine, CliError> {
+    let progress = TermProgress::new();
+    Engine::load(store, &progress).map_err(|e| EngineError::from(e).into())
+}
+
+pub fn count(
+    workspace: &Path,
+    source: &RuleSource,
+    as_of: Option<String>,
+    tree: bool,
+) -> Result<(), CliError> {
+    let as_of = parse_as_of_or_now(as_of)?;
+    let store = Store::open_read_only(workspace)?;
+    let (_, node, _) = load_rule(&store, source)?;
+    let engine = load_engine(&store)?;
+    let ev = engine
+        .evaluate(&node, as_of, &TermProgress::new())
+        .map_err(EngineError::from)?;
+    println!("count = {}", ev.count());
+    println!("total = {}", ev.total);
+    println!("reachable = {}", ev.reachable);
+    println!("as_of = {}", crate::model::time::format_ts(as_of));
+    if tree {
+        println!();
+        let mut i = 0;
+        print_tree(&node, &ev.nodes, &mut i, 0);
+    }
+    Ok(())
+}
+
+fn print_tree(node: &RNode, counts: &[crate::engine::NodeCount], i: &mut usize, depth: usize) {
+    let c = &counts[*i];
+    *i += 1;
+    println!(
+        "{:>10}  {:>6.1}%  {}{}",
+        c.count,
+        c.share_of_parent * 100.0,
+        "  ".repeat(depth),
+        node_label(node)
+    );
+    if let crate::engine::resolve::RKind::Group { children, .. } = &node.kind {
+        for ch in children {
+            print_tree(ch, counts, i, depth + 1);
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn members(
+    workspace: &Path,
+    source: &RuleSource,
+    as_of: Option<String>,
+    out: &Path,
+    sort: Option<String>,
+    desc: bool,
+    sample: Option<usize>,
+    seed: u64,
+) -> Result<(), CliError> {
+    let as_of = parse_as_of_or_now(as_of)?;
+    let store = Store::open_read_only(workspace)?;
+    let (_, node, _) = load_rule(&store, source)?;
+    let engine = load_engine(&store)?;
+    let ev = engine
+        .evaluate(&node, as_of, &TermProgress::new())
+        .map_err(EngineError::from)?;
+    let order: Vec<usize> = match sample {
+        Some(n) => engine.sample_members(&ev.members, n, seed),
+        None => engine
+            .sorted_members(
+                &ev.members,
+                sort.map(|field| SortBy {
+                    field,
+                    descending: desc,
+                })
+                .as_ref(),
+            )
+            .into_iter()
+            .map(|i| i as usize)
+            .collect(),
+    };
+    let file = std::fs::File::create(out)
+        .map_err(|e| CliError::new(1, format!("{}: {e}", out.display())))?;
+    let mut w = std::io::BufWriter::new(file);
+    let fields: Vec<String> = engine.data.fields.iter().map(|f| f.name.clone()).collect();
+    let io = |e: std::io::Error| CliError::new(1, format!("{}: {e}", out.display()));
+    writeln!(w, "id,{}", fields.join(",")).map_err(io)?;
+    for &i in &order {
+        let mut line = engine.id_of(i).to_string();
+        for f in &fields {
+            line.push(',');
+            line.push_str(&crate::sample::csv_field(
+                &engine.field_display(f, i).unwrap_or_default(),
+            ));
+        }
+        writeln!(w, "{line}").map_err(io)?;
+    }
+    w.flush().map_err(io)?;
+    println!("members = {}", order.len());
+    println!("wrote {}", out.display());
+    Ok(())
+}
+
+/// Finds a customer by workspace id, external id or email.
+fn find_customer(engine: &Engine, who: &str) -> Option<i64> {
+    let who = who.trim();
+    let by = |field: &str, needle: &str| {
+        let (_, col) = engine.data.column(field)?;
+        if let crate::engine::data::Column::Text { codes, dict } = col {
+            let code = dict.lookup(needle)?;
+            codes
+                .iter()
+                .position(|&c| c == code)
+                .map(|i| engine.id_of(i))
+        } else {
+            None
+        }
+    };
+    by("external_id", who)
+        .or_else(|| by("email", &who.to_lowercase()))
+        .or_else(|| {
+            who.parse::<i64>()
+                .ok()
+                .filter(|id| engine.data.index_of(*id).is_some())
+        })
+}
+
+pub fn explain(
+    workspace: &Path,
+    source: &RuleSource,
+    as_of: Option<String>,
+    customer: &str,
+) -> Result<(), CliError> {
+    let as_of = parse_as_of_or_now(as_of)?;
+    let store = Store::open_read_only(workspace)?;
+    let (_, node, _) = load_rule(&store, source)?;
+    let engine = load_engine(&store)?;
+    let id = find_customer(&engine, customer).ok_or_else(|| {
+        CliError::new(
+            2,
+            format!("no customer {customer:?} (try an id, customer id or email)"),
+        )
+    })?;
+    let ex = engine
+        .explain(&node, id, as_of, &TermProgress::new())
+        .map_err(EngineError::from)?
+        .ok_or_else(|| CliError::new(2, format!("no customer {customer:?}")))?;
+    let i = engine.data.index_of(id).unwrap_or(0);
+    println!("{}", engine.customer_summary(i));
+    print!("{}", ex.to_text());
+    Ok(())
+}
+
+pub fn sql(
+    workspace: &Path,
+    source: &RuleSource,
+    as_of: Option<String>,
+    dialect: &str,
+) -> Result<(), CliError> {
+    let as_of = parse_as_of_or_now(as_of)?;
+    let dialect = Dialect::parse(dialect).ok_or_else(|| {
+        CliError::new(
+            2,
+            format!("--dialect {dialect:?}: use sqlite, postgres or duckdb"),
+        )
+    })?;
+    let store = Store::open_read_only(workspace)?;
+    let (_, node, _) = load_rule(&store, source)?;
+    println!("{};", compile(&node, as_of, dialect).inline());
+    Ok(())
+}
+
+/// Checks that `rule`, saved as `name`, resolves (no cycle through it).
+fn check_as_saved(schema: &Schema, name: &str, rule: &Rule) -> Result<RNode, RuleError> {
+    let mut s = schema.clone();
+    s.segments.insert(name.to_string(), rule.clone());
+    // Resolving a reference to itself walks every segment it reaches.
+    let probe = Rule::new(crate::engine::rule::Node::Segment(
+        crate::engine::rule::SegmentCondition {
+            not: false,
+            segment: name.to_string(),
+        },
+    ));
+    resolve(&probe, &s)?;
+    resolve(rule, &s)
+}
+
+pub fn segment(cmd: SegmentCommand) -> Result<(), CliError> {
+    match cmd {
+        SegmentCommand::Save {
+            workspace,
+            name,
+            rule,
+            color,
+            description,
+        } => {
+            let r = read_rule_file(&rule)?;
+            let store = Store::open(&workspace)?;
+            let schema = schema_of(&store)?;
+            let node = check_as_saved(&schema, &name, &r)
+                .map_err(|e| CliError::new(2, format!("{}: rule error at {e}", rule.display())))?;
+            let existing = store.segment_by_name(&name)?;
+            let color = match color {
+                Some(c) if is_color(&c) => c,
+                Some(c) => return Err(CliError::new(2, format!("--color {c:?}: use #rrggbb"))),
+                None => existing
+                    .as_ref()
+                    .map(|s| s.color.clone())
+                    .unwrap_or_else(|| "#4e79a7".into()),
+            };
+            let rec = SegmentRecord {
+                id: existing.as_ref().map(|s| s.id).unwrap_or(0),
+                name: name.clone(),
+                description: description
+                    .or_else(|| existing.as_ref().map(|s| s.description.clone()))
+                    .unwrap_or_default(),
+                color,
+                priority: existing.as_ref().map(|s| s.priority).unwrap_or(0),
+                rule: r.to_json(),
+                ..SegmentRecord::default()
+            };
+            let id = store.save_segment(&rec)?;
+            let engine = load_engine(&store)?;
+            let as_of = crate::model::time::now_utc();
+            let ev = engine
+                .evaluate(&node, as_of, &TermProgress::new())
+                .map_err(EngineError::from)?;
+            let v = store.add_segment_version(
+                id,
+                &rec.rule,
+                Some(ev.count() as i64),
+                Some(as_of),
+                "",
+            )?;
+            println!(
+                "saved {name:?} version {} ({} members)",
+                v.version,
+                ev.count()
+            );
+            Ok(())
+        }
+        SegmentCommand::List { workspace, as_of } => {
+            let as_of = parse_as_of_or_now(as_of)?;
+            let store = Store::open_read_only(&workspace)?;
+            let schema = schema_of(&store)?;
+            let engine = load_engine(&store)?;
+            println!(
+                "{:<4} {:<28} {:>10}  description",
+                "prio", "segment", "count"
+            );
+            for s in store.segments()? {
+                let count = match parse_rule(&s.rule).and_then(|r| resolve(&r, &schema)) {
+                    Ok(node) => engine
+                        .evaluate(&node, as_of, &TermProgress::new())
+                        .map(|e| e.count().to_string())
+                        .unwrap_or_else(|e| e.to_string()),
+                    Err(e) => format!("invalid: {e}"),
+                };
+                println!(
+                    "{:<4} {:<28} {:>10}  {}",
+                    s.priority, s.name, count, s.description
+                );
+            }
+            Ok(())
+        }
+        SegmentCommand::Delete {
+            workspace,
+            name,
+            force,
+        } => {
+            let store = Store::open(&workspace)?;
+            let seg = store
+                .segment_by_name(&name)?
+                .ok_or_else(|| CliError::new(2, format!("no segment named {name:?}")))?;
+            let users: Vec<String> = store
+                .segments()?
+                .into_iter()
+                .filter(|s| s.id != seg.id && refers_to(&s.rule, &name))
+                .map(|s| s.name)
+                .collect();
+            if !users.is_empty() && !force {
+                return Err(CliError::new(
+                    2,
+                    format!(
+                        "{name:?} is used by {}; pass --force to delete it anyway",
+                        users.join(", ")
+                    ),
+                ));
+            }
+            store.delete_segment(seg.id)?;
+            println!("deleted {name:?}");
+            Ok(())
+        }
+    }
+}
+
+fn refers_to(rule_json: &str, name: &str) -> bool {
+    fn walk(n: &crate::engine::rule::Node, name: &str) -> bool {
+        match n {
+            crate::engine::rule::Node::Segment(s) => s.segment == name,
+            crate::engine::rule::Node::Group(g) => g.children.iter().any(|c| walk(c, name)),
+            _ => false,
+        }
+    }
+    parse_rule(rule_json).is_ok_and(|r| walk(&r.root, name))
+}
+
+fn is_color(c: &str) -> bool {
+    c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|ch| ch.is_ascii_hexdigit())
+}
+
+pub fn score(cmd: ScoreCommand) -> Result<(), CliError> {
+    match cmd {
+        ScoreCommand::Save {
+            workspace,
+            name,
+            file,
+        } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| CliError::new(2, format!("{}: {e}", file.display())))?;
+            let model = parse_score_model(&text)
+                .map_err(|e| CliError::new(2, format!("{}: {e}", file.display())))?;
+            let store = Store::open(&workspace)?;
+            let mut schema = schema_of(&store)?;
+            schema.scores.insert(name.clone(), model.clone());
+            resolve_score(&name, &model, &schema)
+                .map_err(|e| CliError::new(2, format!("{}: rule error at {e}", file.display())))?;
+            store.save_score(&name, &serde_json::to_string(&model).unwrap_or_default())?;
+            println!("saved score {name:?} ({} rules)", model.rules.len());
+            Ok(())
+        }
+        ScoreCommand::List { workspace } => {
+            let store = Store::open_read_only(&workspace)?;
+            for s in store.scores()? {
+                println!("{}\t{}", s.name, s.definition);
+            }
+            Ok(())
+        }
+        ScoreCommand::Delete { workspace, name } => {
+            let store = Store::open(&workspace)?;
+            if !store.delete_score(&name)? {
+                return Err(StoreError::Invalid(format!("no score named {name:?}")).into());
+            }
+            println!("deleted score {name:?}");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,408 @@
+//! The engine's in-memory, columnar copy of a workspace: customer fields as
+//! columns, and per event name the events grouped by customer and sorted by
+//! time, so a time window is two binary searches.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+
+use crate::model::time::date_to_ts;
+use crate::model::{FieldDef, FieldType};
+use crate::progress::Progress;
+use crate::store::{CellRef, Store, StoreError};
+
+/// Interned strings; code 0 means "no value", code `i + 1` is `strings[i]`.
+#[derive(Clone, Debug, Default)]
+pub struct Dict {
+    pub strings: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl Dict {
+    pub fn code(&mut self, s: Option<&str>) -> u32 {
+        let Some(s) = s else { return 0 };
+        if let Some(&c) = self.index.get(s) {
+            return c;
+        }
+        self.strings.push(s.to_string());
+        let c = self.strings.len() as u32;
+        self.index.insert(s.to_string(), c);
+        c
+    }
+
+    pub fn get(&self, code: u32) -> Option<&str> {
+        if code == 0 {
+            None
+        } else {
+            self.strings.get(code as usize - 1).map(String::as_str)
+        }
+    }
+
+    pub fn lookup(&self, s: &str) -> Option<u32> {
+        self.index.get(s).copied()
+    }
+
+    /// For each code (index 0 = no value), whether `test` accepts it.
+    pub fn table(&self, test: impl Fn(Option<&str>) -> bool) -> Vec<bool> {
+        let mut t = Vec::with_capacity(self.strings.len() + 1);
+        t.push(test(None));
+        t.extend(self.strings.iter().map(|s| test(Some(s))));
+        t
+    }
+
+    pub fn len(&self) -> usize {
+        self.strings.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.strings.is_empty()
+    }
+
+    fn heap_size(&self) -> usize {
+        self.strings.iter().map(|s| s.len() * 2 + 48).sum()
+    }
+}
+
+/// One customer field as a column.
+#[derive(Clone, Debug)]
+pub enum Column {
+    Text {
+        codes: Vec<u32>,
+        dict: Dict,
+    },
+    /// NaN = no value.
+    Num(Vec<f64>),
+    /// Unix seconds (dates at midnight UTC); `i64::MIN` = no value.
+    Time(Vec<i64>),
+    /// 0, 1, or 2 = no value.
+    Bool(Vec<u8>),
+}
+
+pub const NO_TIME: i64 = i64::MIN;
+
+impl Column {
+    fn heap_size(&self) -> usize {
+        match self {
+            Column::Text { codes, dict } => codes.len() * 4 + dict.heap_size(),
+            Column::Num(v) => v.len() * 8,
+            Column::Time(v) => v.len() * 8,
+            Column::Bool(v) => v.len(),
+        }
+    }
+
+    /// The value of row `i`, for display.
+    pub fn display(&self, i: usize, ty: FieldType) -> Option<String> {
+        match self {
+            Column::Text { codes, dict } => dict.get(codes[i]).map(str::to_string),
+            Column::Num(v) => {
+                let x = v[i];
+                (!x.is_nan()).then(|| super::resolve::fmt_num(x))
+            }
+            Column::Time(v) => {
+                let t = v[i];
+                (t != NO_TIME).then(|| {
+                    if ty == FieldType::Date {
+                        crate::model::time::ts_to_date(t).to_string()
+                    } else {
+                        crate::model::time::format_ts(t)
+                    }
+                })
+            }
+            Column::Bool(v) => match v[i] {
+                0 => Some("no".into()),
+                1 => Some("yes".into()),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// All events with one name, grouped by customer, oldest first.
+#[derive(Clone, Debug, Default)]
+pub struct EventColumns {
+    pub name: String,
+    /// Customer `i`'s events are `offsets[i]..offsets[i + 1]`.
+    pub offsets: Vec<u32>,
+    pub time: Vec<i64>,
+    /// NaN = no value.
+    pub value: Vec<f64>,
+    /// Codes into [`EngineData::strings`].
+    pub product: Vec<u32>,
+    pub category: Vec<u32>,
+    pub campaign: Vec<u32>,
+}
+
+impl EventColumns {
+    pub fn range(&self, customer: usize) -> std::ops::Range<usize> {
+        self.offsets[customer] as usize..self.offsets[customer + 1] as usize
+    }
+
+    /// The events of `customer` with `lo <= time < hi`.
+    pub fn window(&self, customer: usize, lo: i64, hi: i64) -> std::ops::Range<usize> {
+        let r = self.range(customer);
+        let times = &self.time[r.clone()];
+        let a = times.partition_point(|&t| t < lo);
+        let b = times.partition_point(|&t| t < hi);
+        r.start + a..r.start + b.max(a)
+    }
+
+    pub fn len(&self) -> usize {
+        self.time.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.time.is_empty()
+    }
+
+    fn heap_size(&self) -> usize {
+        self.offsets.len() * 4 + self.time.len() * (8 + 8 + 4 + 4 + 4)
+    }
+}
+
+/// The workspace, in memory.
+#[derive(Debug)]
+pub struct EngineData {
+    /// Workspace customer ids, ascending; customer index `i` is `ids[i]`.
+    pub ids: Vec<i64>,
+    pub fields: Vec<FieldDef>,
+    pub columns: Vec<Column>,
+    /// Event columns by event name.
+    pub events: HashMap<String, Arc<EventColumns>>,
+    /// Product, category and campaign strings of all events.
+    pub strings: Dict,
+    /// The store's data version this copy was built from.
+    pub data_version: i64,
+}
+
+impl EngineData {
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    pub fn index_of(&self, id: i64) -> Option<usize> {
+        self.ids.binary_search(&id).ok()
+    }
+
+    pub fn field(&self, name: &str) -> Option<(usize, &FieldDef)> {
+        self.fields.iter().enumerate().find(|(_, f)| f.name == name)
+    }
+
+    pub fn column(&self, name: &str) -> Option<(&FieldDef, &Column)> {
+        self.field(name).map(|(i, f)| (f, &self.columns[i]))
+    }
+
+    /// Bytes held by the columns (an estimate of the engine's memory).
+    pub fn heap_size(&self) -> usize {
+        self.ids.len() * 8
+            + self.columns.iter().map(Column::heap_size).sum::<usize>()
+            + self.events.values().map(|e| e.heap_size()).sum::<usize>()
+            + self.strings.heap_size()
+    }
+
+    /// Loads the workspace behind `store`.
+    pub fn load(store: &Store, progress: &dyn Progress) -> Result<EngineData, LoadError> {
+        let data_version = store.data_version()?;
+        let fields = store.customer_fields()?;
+        let n_customers = store.customer_count()? as usize;
+        let n_events = store.event_count()?.max(1) as f32;
+        progress.report(0.0, "reading customers");
+
+        let mut ids = Vec::with_capacity(n_customers);
+        let mut builders: Vec<ColumnBuilder> = fields
+            .iter()
+            .map(|f| ColumnBuilder::new(f.field_type, n_customers))
+            .collect();
+        store.scan_customers(&fields, |id, cells| {
+            ids.push(id);
+            for (b, c) in builders.iter_mut().zip(cells) {
+                b.push(c);
+            }
+        })?;
+        progress.check()?;
+        let columns: Vec<Column> = builders.into_iter().map(ColumnBuilder::finish).collect();
+
+        // Events: one pass in storage order into per-name staging columns.
+        struct Staging {
+            customer: Vec<u32>,
+            time: Vec<i64>,
+            value: Vec<f64>,
+            product: Vec<u32>,
+            category: Vec<u32>,
+            campaign: Vec<u32>,
+            sorted: bool,
+        }
+        let mut staging: HashMap<String, Staging> = HashMap::new();
+        let mut strings = Dict::default();
+        let mut seen = 0u64;
+        let mut orphans = 0u64;
+        let mut cancelled = false;
+        store.scan_events(|e| {
+            if cancelled {
+                return;
+            }
+            seen += 1;
+            if seen.is_multiple_of(1 << 20) {
+                progress.report(
+                    0.05 + 0.85 * seen as f32 / n_events,
+                    &format!("reading events: {seen}"),
+                );
+                if progress.is_cancelled() {
+                    cancelled = true;
+                }
+            }
+            let Ok(ci) = ids.binary_search(&e.customer_id) else {
+                orphans += 1;
+                return;
+            };
+            let s = match staging.get_mut(e.name) {
+                Some(s) => s,
+                None => staging.entry(e.name.to_string()).or_insert(Staging {
+                    customer: Vec::new(),
+                    time: Vec::new(),
+                    value: Vec::new(),
+                    product: Vec::new(),
+                    category: Vec::new(),
+                    campaign: Vec::new(),
+                    sorted: true,
+                }),
+            };
+            let ci = ci as u32;
+            if let (Some(&pc), Some(&pt)) = (s.customer.last(), s.time.last())
+                && (pc, pt) > (ci, e.time)
+            {
+                s.sorted = false;
+            }
+            s.customer.push(ci);
+            s.time.push(e.time);
+            s.value.push(e.value.unwrap_or(f64::NAN));
+            s.product.push(strings.code(e.product));
+            s.category.push(strings.code(e.category));
+            s.campaign.push(strings.code(e.campaign));
+        })?;
+        progress.check()?;
+        debug_assert_eq!(orphans, 0, "events reference unknown customers");
+
+        progress.report(0.9, "indexing events");
+        let mut events = HashMap::new();
+        for (name, mut s) in staging {
+            if !s.sorted {
+                // Stable: among equal (customer, time) the id order of the
+                // scan is kept, which is what SQL's ORDER BY … id gives.
+                let mut order: Vec<u32> = (0..s.time.len() as u32).collect();
+                order.sort_by_key(|&i| (s.customer[i as usize], s.time[i as usize]));
+                let perm = |v: &Vec<u32>| order.iter().map(|&i| v[i as usize]).collect::<Vec<_>>();
+                s.customer = perm(&s.customer);
+                s.product = perm(&s.product);
+                s.category = perm(&s.category);
+                s.campaign = perm(&s.campaign);
+                s.time = order.iter().map(|&i| s.time[i as usize]).collect();
+                s.value = order.iter().map(|&i| s.value[i as usize]).collect();
+            }
+            let mut offsets = vec![0u32; n_customers + 1];
+            for &c in &s.customer {
+                offsets[c as usize + 1] += 1;
+            }
+            for i in 0..n_customers {
+                offsets[i + 1] += offsets[i];
+            }
+            drop(s.customer);
+            events.insert(
+                name.clone(),
+                Arc::new(EventColumns {
+                    name,
+                    offsets,
+                    time: s.time,
+                    value: s.value,
+                    product: s.product,
+                    category: s.category,
+                    campaign: s.campaign,
+                }),
+            );
+        }
+        progress.report(1.0, "ready");
+        Ok(EngineData {
+            ids,
+            fields,
+            columns,
+            events,
+            strings,
+            data_version,
+        })
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("cancelled")]
+    Cancelled,
+}
+
+impl From<crate::progress::Cancelled> for LoadError {
+    fn from(_: crate::progress::Cancelled) -> Self {
+        LoadError::Cancelled
+    }
+}
+
+enum ColumnBuilder {
+    Text(Vec<u32>, Dict),
+    Num(Vec<f64>),
+    Time(Vec<i64>, FieldType),
+    Bool(Vec<u8>),
+}
+
+impl ColumnBuilder {
+    fn new(ty: FieldType, cap: usize) -> ColumnBuilder {
+        match ty {
+            FieldType::Text => ColumnBuilder::Text(Vec::with_capacity(cap), Dict::default()),
+            FieldType::Number => ColumnBuilder::Num(Vec::with_capacity(cap)),
+            FieldType::Date | FieldType::Timestamp => {
+                ColumnBuilder::Time(Vec::with_capacity(cap), ty)
+            }
+            FieldType::Bool => ColumnBuilder::Bool(Vec::with_capacity(cap)),
+        }
+    }
+
+    fn push(&mut self, c: &CellRef<'_>) {
+        match self {
+            ColumnBuilder::Text(codes, dict) => codes.push(match c {
+                CellRef::Text(s) => dict.code(Some(s)),
+                CellRef::Int(n) => dict.code(Some(&n.to_string())),
+                CellRef::Real(x) => dict.code(Some(&x.to_string())),
+                CellRef::Null => 0,
+            }),
+            ColumnBuilder::Num(v) => v.push(match c {
+                CellRef::Int(n) => *n as f64,
+                CellRef::Real(x) => *x,
+                _ => f64::NAN,
+            }),
+            ColumnBuilder::Time(v, ty) => v.push(match (c, *ty) {
+                (CellRef::Int(n), FieldType::Timestamp) => *n,
+                (CellRef::Text(s), FieldType::Date) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                    .map(date_to_ts)
+                    .unwrap_or(NO_TIME),
+                _ => NO_TIME,
+            }),
+            ColumnBuilder::Bool(v) => v.push(match c {
+                CellRef::Int(0) => 0,
+                CellRef::Int(_) => 1,
+                _ => 2,
+            }),
+        }
+    }
+
+    fn finish(self) -> Column {
+        match self {
+            ColumnBuilder::Text(codes, dict) => Column::Text { codes, dict },
+            ColumnBuilder::Num(v) => Column::Num(v),
+            ColumnBuilder::Time(v, _) => Column::Time(v),
+            ColumnBuilder::Bool(v) => Column::Bool(v),
+        }
+    }
+}

@@ -1,0 +1,730 @@
+//! Evaluating a resolved rule: a member set, and the count at every node.
+//!
+//! Leaf results are cached by the leaf's content key and the evaluation
+//! time (the engine itself belongs to one data version), so editing one
+//! condition recomputes that condition and the cheap set operations above it.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::bitset::Bitset;
+use super::data::{Column, EngineData, EventColumns, NO_TIME};
+use super::resolve::{EventProperty, NumTest, RFilter, RKind, RNode, RWindow, ValueTest};
+use super::rule::{Aggregate, Combine, TraitKind};
+use super::traits::Traits;
+use crate::model::time::DAY;
+use crate::progress::Progress;
+use crate::store::{CellRef, Store, StoreError};
+
+/// The exact count of one node of the rule (after its NOT).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NodeCount {
+    pub path: String,
+    pub count: usize,
+    /// How much of its parent group this node is: the overlap of the two
+    /// (intersection over union, the group taken before its own NOT). For a
+    /// condition in an ALL group, the share of its customers the group
+    /// keeps; in an ANY group, the share of the group it brings. For the
+    /// root, its share of all customers.
+    pub share_of_parent: f64,
+}
+
+/// The result of evaluating a rule.
+#[derive(Clone, Debug)]
+pub struct Evaluation {
+    pub members: Arc<Bitset>,
+    /// One entry per node of the rule, in pre-order.
+    pub nodes: Vec<NodeCount>,
+    /// Customers in the workspace.
+    pub total: usize,
+    /// Members with email consent.
+    pub reachable: usize,
+    pub as_of: i64,
+    pub elapsed: Duration,
+    /// Leaves computed for this evaluation (the rest came from the cache).
+    pub leaves_computed: usize,
+}
+
+impl Evaluation {
+    pub fn count(&self) -> usize {
+        self.nodes.first().map(|n| n.count).unwrap_or(0)
+    }
+
+    pub fn count_at(&self, path: &str) -> Option<usize> {
+        self.nodes.iter().find(|n| n.path == path).map(|n| n.count)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvalError {
+    #[error("cancelled")]
+    Cancelled,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the workspace changed while it was read; evaluate again")]
+    DataChanged,
+}
+
+impl From<crate::progress::Cancelled> for EvalError {
+    fn from(_: crate::progress::Cancelled) -> Self {
+        EvalError::Cancelled
+    }
+}
+
+/// An extra event property, loaded on first use.
+#[derive(Debug)]
+pub struct PropColumn {
+    pub text: Vec<u32>,
+    pub dict: super::data::Dict,
+    /// NaN = not a number.
+    pub num: Vec<f64>,
+}
+
+/// Leaf results by (content key, as_of), least recently used out first.
+struct LeafCache {
+    map: HashMap<(u64, i64), Arc<Bitset>>,
+    order: VecDeque<(u64, i64)>,
+    capacity: usize,
+}
+
+impl LeafCache {
+    fn get(&mut self, k: (u64, i64)) -> Option<Arc<Bitset>> {
+        let v = self.map.get(&k).cloned();
+        if v.is_some() {
+            self.order.retain(|x| *x != k);
+            self.order.push_back(k);
+        }
+        v
+    }
+
+    fn put(&mut self, k: (u64, i64), v: Arc<Bitset>) {
+        if self.map.insert(k, v).is_none() {
+            self.order.push_back(k);
+        }
+        while self.map.len() > self.capacity {
+            if let Some(old) = self.order.pop_front() {
+                self.map.remove(&old);
+            } else {
+                break;
+            }
+        }
+    }
+}
+
+/// The segment engine over one data version of a workspace.
+pub struct Engine {
+    pub data: Arc<EngineData>,
+    workspace: std::path::PathBuf,
+    cache: Mutex<LeafCache>,
+    traits: Mutex<HashMap<i64, Arc<Traits>>>,
+    props: Mutex<HashMap<(String, String), Arc<PropColumn>>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("customers", &self.data.len())
+            .field("data_version", &self.data.data_version)
+            .finish()
+    }
+}
+
+/// What a leaf needs to evaluate one customer.
+enum LeafEval<'a> {
+    Text {
+        codes: &'a [u32],
+        table: Vec<bool>,
+    },
+    Num {
+        values: &'a [f64],
+        test: &'a ValueTest,
+    },
+    Time {
+        values: &'a [i64],
+        test: &'a ValueTest,
+        as_of: i64,
+    },
+    Bool {
+        values: &'a [u8],
+        test: &'a ValueTest,
+    },
+    Event(EventEval),
+    Set(Arc<Bitset>),
+    TraitNum {
+        values: Arc<Vec<f64>>,
+        test: &'a ValueTest,
+    },
+    TraitText {
+        codes: Arc<Vec<u8>>,
+        table: Vec<bool>,
+    },
+}
+
+/// A compiled event condition.
+pub(crate) struct EventEval {
+    cols: Option<Arc<EventColumns>>,
+    filters: Vec<FilterEval>,
+    aggregate: Aggregate,
+    lo: i64,
+    hi: i64,
+    as_of: i64,
+    test: NumTest,
+}
+
+enum FilterEval {
+    Code {
+        which: EventProperty,
+        table: Vec<bool>,
+    },
+    Value(ValueTest),
+    ExtraText {
+        prop: Arc<PropColumn>,
+        table: Vec<bool>,
+    },
+    ExtraNum {
+        prop: Arc<PropColumn>,
+        test: ValueTest,
+    },
+    /// "is set" / "is empty": a string or a number is there (or not).
+    ExtraPresence {
+        prop: Arc<PropColumn>,
+        set: bool,
+    },
+}
+
+/// SQLite's sum(): Kahan–Babuška–Neumaier, so sums match it to the bit.
+#[derive(Clone, Copy, Default)]
+pub struct KbnSum {
+    sum: f64,
+    err: f64,
+}
+
+impl KbnSum {
+    pub fn add(&mut self, r: f64) {
+        let s = self.sum;
+        let t = s + r;
+        if s.abs() > r.abs() {
+            self.err += (s - t) + r;
+        } else {
+            self.err += (r - t) + s;
+        }
+        self.sum = t;
+    }
+
+    pub fn total(&self) -> f64 {
+        if self.err.is_finite() {
+            self.sum + self.err
+        } else {
+            self.sum
+        }
+    }
+}
+
+impl EventEval {
+    fn passes_filters(&self, cols: &EventColumns, j: usize) -> bool {
+        self.filters.iter().all(|f| match f {
+            FilterEval::Code { which, table } => {
+                let code = match which {
+                    EventProperty::Category => cols.category[j],
+                    EventProperty::Product => cols.product[j],
+                    _ => cols.campaign[j],
+                };
+                table[code as usize]
+            }
+            FilterEval::Value(t) => {
+                let v = cols.value[j];
+                t.check_num((!v.is_nan()).then_some(v))
+            }
+            FilterEval::ExtraText { prop, table } => table[prop.text[j] as usize],
+            FilterEval::ExtraNum { prop, test } => {
+                let v = prop.num[j];
+                test.check_num((!v.is_nan()).then_some(v))
+            }
+            FilterEval::ExtraPresence { prop, set } => {
+                (prop.text[j] != 0 || !prop.num[j].is_nan()) == *set
+            }
+        })
+    }
+
+    /// The aggregate for customer `i`; `None` when it has no value.
+    pub(crate) fn value(&self, i: usize) -> Option<f64> {
+        let Some(cols) = &self.cols else {
+            return empty_aggregate(self.aggregate);
+        };
+        let w = cols.window(i, self.lo, self.hi);
+        if self.filters.is_empty() && self.aggregate == Aggregate::Count {
+            return Some(w.len() as f64);
+        }
+        let mut n = 0usize;
+        let mut n_values = 0usize;
+        let mut sum = KbnSum::default();
+        let mut min = f64::INFINITY;
+        let mut max = f64::NEG_INFINITY;
+        let mut days = 0usize;
+        let mut last_day = None;
+        let mut last_time = None;
+        for j in w {
+            if !self.filters.is_empty() && !self.passes_filters(cols, j) {
+                continue;
+            }
+            n += 1;
+            let t = cols.time[j];
+            last_time = Some(t);
+            // Integer division truncates toward zero, as SQLite's does.
+            let day = t / DAY;
+            if last_day != Some(day) {
+                days += 1;
+                last_day = Some(day);
+            }
+            let v = cols.value[j];
+            if !v.is_nan() {
+                n_values += 1;
+                sum.add(v);
+                min = min.min(v);
+                max = max.max(v);
+            }
+        }
+        match self.aggregate {
+            Aggregate::Count => Some(n as f64),
+            Aggregate::Sum => Some(if n_values == 0 { 0.0 } else { sum.total() }),
+            Aggregate::Average => (n_values > 0).then(|| sum.total() / n_values as f64),
+            Aggregate::Min => (n_values > 0).then_some(min),
+            Aggregate::Max => (n_values > 0).then_some(max),
+            Aggregate::DistinctDays => Some(days as f64),
+            Aggregate::DaysSinceLast => last_time.map(|t| (self.as_of - t) as f64 / DAY as f64),
+        }
+    }
+
+    fn check(&self, i: usize) -> bool {
+        self.test.check(self.value(i))
+    }
+}
+
+fn empty_aggregate(a: Aggregate) -> Option<f64> {
+    match a {
+        Aggregate::Count | Aggregate::Sum | Aggregate::DistinctDays => Some(0.0),
+        _ => None,
+    }
+}
+
+impl LeafEval<'_> {
+    fn check(&self, i: usize) -> bool {
+        match self {
+            LeafEval::Text { codes, table } => table[codes[i] as usize],
+            LeafEval::Num { values, test } => {
+                let v = values[i];
+                test.check_num((!v.is_nan()).then_some(v))
+            }
+            LeafEval::Time {
+                values,
+                test,
+                as_of,
+            } => {
+                let t = values[i];
+                test.check_time((t != NO_TIME).then_some(t), *as_of)
+            }
+            LeafEval::Bool { values, test } => {
+                let v = values[i];
+                test.check_num((v != 2).then_some(v as f64))
+            }
+            LeafEval::Event(e) => e.check(i),
+            LeafEval::Set(s) => s.get(i),
+            LeafEval::TraitNum { values, test } => {
+                let v = values[i];
+                test.check_num((!v.is_nan()).then_some(v))
+            }
+            LeafEval::TraitText { codes, table } => table[codes[i] as usize],
+        }
+    }
+}
+
+impl Engine {
+    pub fn new(data: EngineData, workspace: impl Into<std::path::PathBuf>) -> Engine {
+        Engine {
+            data: Arc::new(data),
+            workspace: workspace.into(),
+            cache: Mutex::new(LeafCache {
+                map: HashMap::new(),
+                order: VecDeque::new(),
+                capacity: 512,
+            }),
+            traits: Mutex::new(HashMap::new()),
+            props: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Loads the workspace at `store` into a new engine.
+    pub fn load(store: &Store, progress: &dyn Progress) -> Result<Engine, super::data::LoadError> {
+        let data = EngineData::load(store, progress)?;
+        Ok(Engine::new(data, store.path()))
+    }
+
+    pub fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.data.is_empty()
+    }
+
+    /// Evaluates `root` as of `as_of` (Unix seconds).
+    pub fn evaluate(
+        &self,
+        root: &RNode,
+        as_of: i64,
+        progress: &dyn Progress,
+    ) -> Result<Evaluation, EvalError> {
+        let started = Instant::now();
+        let mut nodes = Vec::new();
+        let mut computed = 0;
+        let members = self.eval_counted(root, as_of, progress, &mut nodes, &mut computed)?;
+        let total = self.data.len();
+        nodes[0].share_of_parent = if total == 0 {
+            0.0
+        } else {
+            members.count() as f64 / total as f64
+        };
+        let reachable = match self.data.column("email_consent") {
+            Some((_, Column::Bool(v))) => members.iter().filter(|&i| v[i] == 1).count(),
+            _ => 0,
+        };
+        Ok(Evaluation {
+            members,
+            nodes,
+            total,
+            reachable,
+            as_of,
+            elapsed: started.elapsed(),
+            leaves_computed: computed,
+        })
+    }
+
+    /// Evaluates `node`, pushing its count (and its subtree's) onto `out`.
+    fn eval_counted(
+        &self,
+        node: &RNode,
+        as_of: i64,
+        progress: &dyn Progress,
+        out: &mut Vec<NodeCount>,
+        computed: &mut usize,
+    ) -> Result<Arc<Bitset>, EvalError> {
+        let me = out.len();
+        out.push(NodeCount {
+            path: node.path.clone(),
+            count: 0,
+            share_of_parent: 0.0,
+        });
+        let set = match &node.kind {
+            RKind::Group { combine, children } => {
+                let mut kids: Vec<(usize, Arc<Bitset>)> = Vec::with_capacity(children.len());
+                let mut acc: Option<Bitset> = None;
+                for c in children {
+                    let at = out.len();
+                    let s = self.eval_counted(c, as_of, progress, out, computed)?;
+                    acc = Some(match acc {
+                        None => (*s).clone(),
+                        Some(mut a) => {
+                            match combine {
+                                Combine::All => a.and_with(&s),
+                                Combine::Any => a.or_with(&s),
+                            }
+                            a
+                        }
+                    });
+                    kids.push((at, s));
+                }
+                let mut set = acc.unwrap_or_else(|| match combine {
+                    Combine::All => Bitset::full(self.data.len()),
+                    Combine::Any => Bitset::empty(self.data.len()),
+                });
+                // Each child's overlap with the group (before the group's NOT),
+                // as intersection over union.
+                let group_count = set.count();
+                for (at, s) in kids {
+                    let both = s.count_and(&set);
+                    let either = s.count() + group_count - both;
+                    out[at].share_of_parent = if either == 0 {
+                        0.0
+                    } else {
+                        both as f64 / either as f64
+                    };
+                }
+                if node.not {
+                    set.negate();
+                }
+                Arc::new(set)
+            }
+            _ => self.leaf_set(node, as_of, progress, computed)?,
+        };
+        out[me].count = set.count();
+        Ok(set)
+    }
+
+    /// The final set of any node (NOT applied), without per-node counts.
+    pub fn set_of(
+        &self,
+        node: &RNode,
+        as_of: i64,
+        progress: &dyn Progress,
+    ) -> Result<Arc<Bitset>, EvalError> {
+        let mut computed = 0;
+        match &node.kind {
+            RKind::Group { combine, children } => {
+                let mut acc: Option<Bitset> = None;
+                for c in children {
+                    let s = self.set_of(c, as_of, progress)?;
+                    acc = Some(match acc {
+                        None => (*s).clone(),
+                        Some(mut a) => {
+                            match combine {
+                                Combine::All => a.and_with(&s),
+                                Combine::Any => a.or_with(&s),
+                            }
+                            a
+                        }
+                    });
+                }
+                let mut set = acc.unwrap_or_else(|| match combine {
+                    Combine::All => Bitset::full(self.data.len()),
+                    Combine::Any => Bitset::empty(self.data.len()),
+                });
+                if node.not {
+                    set.negate();
+                }
+                Ok(Arc::new(set))
+            }
+            _ => self.leaf_set(node, as_of, progress, &mut computed),
+        }
+    }
+
+    fn leaf_set(
+        &self,
+        node: &RNode,
+        as_of: i64,
+        progress: &dyn Progress,
+        computed: &mut usize,
+    ) -> Result<Arc<Bitset>, EvalError> {
+        progress.check()?;
+        let cached = self
+            .cache
+            .lock()
+            .ok()
+            .and_then(|mut c| c.get((node.key, as_of)));
+        let raw = match cached {
+            Some(s) => s,
+            None => {
+                *computed += 1;
+                let eval = self.leaf_eval(node, as_of, progress)?;
+                let s = Arc::new(match &eval {
+                    LeafEval::Set(s) => (**s).clone(),
+                    _ => Bitset::from_fn_par(self.data.len(), |i| eval.check(i)),
+                });
+                if let Ok(mut c) = self.cache.lock() {
+                    c.put((node.key, as_of), s.clone());
+                }
+                s
+            }
+        };
+        Ok(if node.not {
+            Arc::new(raw.negated())
+        } else {
+            raw
+        })
+    }
+
+    /// Prepares a leaf for per-customer checks (before its NOT).
+    fn leaf_eval<'a>(
+        &'a self,
+        node: &'a RNode,
+        as_of: i64,
+        progress: &dyn Progress,
+    ) -> Result<LeafEval<'a>, EvalError> {
+        Ok(match &node.kind {
+            RKind::Group { .. } => LeafEval::Set(self.set_of(node, as_of, progress)?),
+            RKind::Profile { field, test } => {
+                let Some((_, col)) = self.data.column(&field.name) else {
+                    return Err(EvalError::DataChanged);
+                };
+                match col {
+                    Column::Text { codes, dict } => LeafEval::Text {
+                        codes,
+                        table: dict.table(|s| test.check_text(s)),
+                    },
+                    Column::Num(values) => LeafEval::Num { values, test },
+                    Column::Time(values) => LeafEval::Time {
+                        values,
+                        test,
+                        as_of,
+                    },
+                    Column::Bool(values) => LeafEval::Bool { values, test },
+                }
+            }
+            RKind::Event {
+                event,
+                filters,
+                aggregate,
+                window,
+                test,
+            } => {
+                LeafEval::Event(self.event_eval(event, filters, *aggregate, window, *test, as_of)?)
+            }
+            RKind::Segment { rule, .. } => LeafEval::Set(self.set_of(rule, as_of, progress)?),
+            RKind::Trait { kind, score, test } => {
+                if let Some((_, rules)) = score {
+                    let mut total = vec![0.0f64; self.data.len()];
+                    for (points, cond) in rules {
+                        let s = self.set_of(cond, as_of, progress)?;
+                        for i in s.iter() {
+                            total[i] += *points as f64;
+                        }
+                    }
+                    LeafEval::TraitNum {
+                        values: Arc::new(total),
+                        test,
+                    }
+                } else {
+                    let traits = self.traits(as_of);
+                    match kind {
+                        TraitKind::RfmSegment => LeafEval::TraitText {
+                            codes: traits.segment.clone(),
+                            table: Traits::segment_table(|s| test.check_text(Some(s))),
+                        },
+                        k => LeafEval::TraitNum {
+                            values: traits.numeric(*k),
+                            test,
+                        },
+                    }
+                }
+            }
+        })
+    }
+
+    pub(crate) fn event_eval(
+        &self,
+        event: &str,
+        filters: &[RFilter],
+        aggregate: Aggregate,
+        window: &RWindow,
+        test: NumTest,
+        as_of: i64,
+    ) -> Result<EventEval, EvalError> {
+        let cols = self.data.events.get(event).cloned();
+        let (lo, hi) = window.range(as_of);
+        let mut fe = Vec::new();
+        for f in filters {
+            fe.push(match &f.property {
+                p
+                @ (EventProperty::Category | EventProperty::Product | EventProperty::Campaign) => {
+                    FilterEval::Code {
+                        which: p.clone(),
+                        table: self.data.strings.table(|s| f.test.check_text(s)),
+                    }
+                }
+                EventProperty::Value => FilterEval::Value(f.test.clone()),
+                EventProperty::Extra(key) => {
+                    let prop = self.prop_column(event, key, cols.as_deref())?;
+                    match &f.test {
+                        ValueTest::IsSet => FilterEval::ExtraPresence { prop, set: true },
+                        ValueTest::IsEmpty => FilterEval::ExtraPresence { prop, set: false },
+                        t @ (ValueTest::Num(_) | ValueTest::NumIn(_)) => FilterEval::ExtraNum {
+                            prop,
+                            test: t.clone(),
+                        },
+                        t => FilterEval::ExtraText {
+                            table: prop.dict.table(|s| t.check_text(s)),
+                            prop,
+                        },
+                    }
+                }
+            });
+        }
+        Ok(EventEval {
+            cols,
+            filters: fe,
+            aggregate,
+            lo,
+            hi,
+            as_of,
+            test,
+        })
+    }
+
+    fn prop_column(
+        &self,
+        event: &str,
+        key: &str,
+        cols: Option<&EventColumns>,
+    ) -> Result<Arc<PropColumn>, EvalError> {
+        let k = (event.to_string(), key.to_string());
+        if let Some(p) = self.props.lock().ok().and_then(|m| m.get(&k).cloned()) {
+            return Ok(p);
+        }
+        let store = Store::open_read_only(&self.workspace)?;
+        if store.data_version()? != self.data.data_version {
+            return Err(EvalError::DataChanged);
+        }
+        let mut text = Vec::new();
+        let mut num = Vec::new();
+        let mut dict = super::data::Dict::default();
+        store.scan_event_property(event, key, |c| match c {
+            CellRef::Text(s) => {
+                text.push(dict.code(Some(s)));
+                num.push(f64::NAN);
+            }
+            CellRef::Int(n) => {
+                text.push(0);
+                num.push(n as f64);
+            }
+            CellRef::Real(x) => {
+                text.push(0);
+                num.push(x);
+            }
+            CellRef::Null => {
+                text.push(0);
+                num.push(f64::NAN);
+            }
+        })?;
+        if text.len() != cols.map(|c| c.len()).unwrap_or(0) {
+            return Err(EvalError::DataChanged);
+        }
+        let p = Arc::new(PropColumn { text, dict, num });
+        if let Ok(mut m) = self.props.lock() {
+            m.insert(k, p.clone());
+        }
+        Ok(p)
+    }
+
+    /// Computed traits as of `as_of` (cached).
+    pub fn traits(&self, as_of: i64) -> Arc<Traits> {
+        if let Some(t) = self.traits.lock().ok().and_then(|m| m.get(&as_of).cloned()) {
+            return t;
+        }
+        let t = Arc::new(Traits::compute(self, as_of));
+        if let Ok(mut m) = self.traits.lock() {
+            if m.len() > 8 {
+                m.clear();
+            }
+            m.insert(as_of, t.clone());
+        }
+        t
+    }
+
+    /// Whether customer `i` meets the leaf `node` (before its NOT), and the
+    /// customer's actual value for it, for explanations.
+    pub(crate) fn leaf_check(
+        &self,
+        node: &RNode,
+        i: usize,
+        as_of: i64,
+        progress: &dyn Progress,
+    ) -> Result<bool, EvalError> {
+        Ok(self.leaf_eval(node, as_of, progress)?.check(i))
+    }
+
+    /// The display value of customer `i`'s field.
+    pub fn field_display(&self, name: &str, i: usize) -> Option<String> {
+        let (f, c) = self.data.column(name)?;
+        c.display(i, f.field_type)
+    }
+}

@@ -1,0 +1,696 @@
+//! The same rule as SQL: a query returning the ids of the customers the
+//! engine finds, for SQLite (the oracle the tests compare against),
+//! PostgreSQL and DuckDB.
+//!
+//! Values are bound as parameters; [`SqlQuery::inline`] writes them as
+//! safely quoted literals so the query can be pasted and run as is.
+//! Identifiers come only from the workspace schema and are always quoted.
+//! Every condition is two-valued (never NULL), so NOT means what it says.
+
+use std::fmt::Write as _;
+
+use super::resolve::{EventProperty, NumTest, RFilter, RKind, RNode, RWindow, ValueTest};
+use super::rule::{Aggregate, Combine, TraitKind};
+use super::traits::{ENGAGEMENT, ORDER_EVENT, rfm_segment};
+use crate::model::FieldType;
+use crate::model::time::{DAY, format_ts, ts_to_date};
+pub use crate::store::SqlValue;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+    DuckDb,
+}
+
+impl Dialect {
+    pub const ALL: [Dialect; 3] = [Dialect::Sqlite, Dialect::Postgres, Dialect::DuckDb];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "SQLite",
+            Dialect::Postgres => "PostgreSQL",
+            Dialect::DuckDb => "DuckDB",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Dialect> {
+        match s.to_ascii_lowercase().as_str() {
+            "sqlite" => Some(Dialect::Sqlite),
+            "postgres" | "postgresql" | "pg" => Some(Dialect::Postgres),
+            "duckdb" => Some(Dialect::DuckDb),
+            _ => None,
+        }
+    }
+
+    /// Integer division.
+    fn idiv(self) -> &'static str {
+        if self == Dialect::DuckDb { "//" } else { "/" }
+    }
+
+    fn least(self) -> &'static str {
+        if self == Dialect::Sqlite {
+            "min"
+        } else {
+            "least"
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Piece {
+    Sql(String),
+    Param(SqlValue),
+}
+
+/// A compiled query.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SqlQuery {
+    pub dialect: Dialect,
+    pub as_of: i64,
+    pieces: Vec<Piece>,
+}
+
+impl SqlQuery {
+    /// The SQL with numbered placeholders, and the values to bind.
+    pub fn parameterized(&self) -> (String, Vec<SqlValue>) {
+        let mut sql = String::new();
+        let mut params = Vec::new();
+        for p in &self.pieces {
+            match p {
+                Piece::Sql(s) => sql.push_str(s),
+                Piece::Param(v) => {
+                    params.push(v.clone());
+                    let n = params.len();
+                    match self.dialect {
+                        Dialect::Sqlite => write!(sql, "?{n}"),
+                        Dialect::Postgres | Dialect::DuckDb => write!(sql, "${n}"),
+                    }
+                    .expect("writing to a String");
+                }
+            }
+        }
+        (sql, params)
+    }
+
+    /// The SQL with every value written as a literal, ready to paste.
+    pub fn inline(&self) -> String {
+        let mut sql = format!(
+            "-- Prism segment, {} dialect, as of {} UTC\n",
+            self.dialect.name(),
+            format_ts(self.as_of)
+        );
+        for p in &self.pieces {
+            match p {
+                Piece::Sql(s) => sql.push_str(s),
+                Piece::Param(v) => sql.push_str(&v.literal()),
+            }
+        }
+        sql
+    }
+}
+
+struct Builder {
+    dialect: Dialect,
+    as_of: i64,
+    pieces: Vec<Piece>,
+}
+
+impl Builder {
+    fn sql(&mut self, s: &str) {
+        if let Some(Piece::Sql(last)) = self.pieces.last_mut() {
+            last.push_str(s);
+        } else {
+            self.pieces.push(Piece::Sql(s.to_string()));
+        }
+    }
+
+    fn param(&mut self, v: SqlValue) {
+        self.pieces.push(Piece::Param(v));
+    }
+
+    fn text(&mut self, s: &str) {
+        self.param(SqlValue::Text(s.to_string()));
+    }
+
+    fn num(&mut self, x: f64) {
+        self.param(SqlValue::Real(x));
+    }
+
+    fn int(&mut self, n: i64) {
+        self.param(SqlValue::Int(n));
+    }
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Whether the tree (with referenced segments and scores) uses RFM traits.
+fn uses_rfm(node: &RNode) -> bool {
+    match &node.kind {
+        RKind::Group { children, .. } => children.iter().any(uses_rfm),
+        RKind::Segment { rule, .. } => uses_rfm(rule),
+        RKind::Trait { kind, score, .. } => match score {
+            Some((_, rules)) => rules.iter().any(|(_, r)| uses_rfm(r)),
+            None => !matches!(kind, TraitKind::EngagementScore | TraitKind::Score),
+        },
+        _ => false,
+    }
+}
+
+/// Compiles `root` as of `as_of` to a query returning customer ids.
+pub fn compile(root: &RNode, as_of: i64, dialect: Dialect) -> SqlQuery {
+    let mut b = Builder {
+        dialect,
+        as_of,
+        pieces: Vec::new(),
+    };
+    let rfm = uses_rfm(root);
+    if rfm {
+        rfm_ctes(&mut b);
+    }
+    b.sql("SELECT c.\"id\"\nFROM \"customers\" AS c\n");
+    if rfm {
+        b.sql("LEFT JOIN rfm ON rfm.customer_id = c.\"id\"\n");
+    }
+    b.sql("WHERE ");
+    node(&mut b, root, 1);
+    b.sql("\nORDER BY c.\"id\"");
+    SqlQuery {
+        dialect,
+        as_of,
+        pieces: b.pieces,
+    }
+}
+
+fn indent(depth: usize) -> String {
+    "  ".repeat(depth)
+}
+
+fn node(b: &mut Builder, n: &RNode, depth: usize) {
+    if n.not {
+        b.sql("NOT ");
+    }
+    match &n.kind {
+        RKind::Group { combine, children } => {
+            if children.is_empty() {
+                b.sql(match combine {
+                    Combine::All => "TRUE",
+                    Combine::Any => "FALSE",
+                });
+                return;
+            }
+            let op = match combine {
+                Combine::All => "AND",
+                Combine::Any => "OR",
+            };
+            b.sql("(\n");
+            for (i, c) in children.iter().enumerate() {
+                b.sql(&indent(depth));
+                if i > 0 {
+                    b.sql(op);
+                    b.sql(" ");
+                }
+                node(b, c, depth + 1);
+                b.sql("\n");
+            }
+            b.sql(&indent(depth.saturating_sub(1)));
+            b.sql(")");
+        }
+        RKind::Profile { field, test } => {
+            b.sql("(");
+            let col = format!("c.{}", quote_ident(&field.name));
+            match field.field_type {
+                FieldType::Text => text_test(b, &col, test),
+                FieldType::Number | FieldType::Bool => num_value_test(b, &col, test),
+                FieldType::Timestamp => time_test(b, &col, test),
+                FieldType::Date => date_text_test(b, &col, test),
+            }
+            b.sql(")");
+        }
+        RKind::Event {
+            event,
+            filters,
+            aggregate,
+            window,
+            test,
+        } => {
+            b.sql("COALESCE(");
+            event_subquery(b, event, filters, *aggregate, window);
+            num_compare(b, test);
+            b.sql(")");
+        }
+        RKind::Segment { name, rule } => {
+            b.sql(&format!("/* segment {} */ ", name.replace("*/", "* /")));
+            b.sql("(");
+            node(b, rule, depth + 1);
+            b.sql(")");
+        }
+        RKind::Trait { kind, score, test } => {
+            b.sql("(");
+            match (kind, score) {
+                (_, Some((_, rules))) => {
+                    let mut expr = Builder {
+                        dialect: b.dialect,
+                        as_of: b.as_of,
+                        pieces: Vec::new(),
+                    };
+                    expr.sql("(0");
+                    for (points, cond) in rules {
+                        expr.sql(" + CASE WHEN ");
+                        node(&mut expr, cond, depth + 2);
+                        expr.sql(" THEN ");
+                        expr.int(*points);
+                        expr.sql(" ELSE 0 END");
+                    }
+                    expr.sql(")");
+                    value_test_on_expr(b, expr.pieces, test);
+                }
+                (TraitKind::EngagementScore, None) => {
+                    let mut expr = Builder {
+                        dialect: b.dialect,
+                        as_of: b.as_of,
+                        pieces: Vec::new(),
+                    };
+                    let least = b.dialect.least();
+                    expr.sql(&format!("{least}(100, 0"));
+                    for (event, days, points) in ENGAGEMENT {
+                        expr.sql(&format!(" + {points} * "));
+                        event_subquery(
+                            &mut expr,
+                            event,
+                            &[],
+                            Aggregate::Count,
+                            &RWindow::LastDays(days),
+                        );
+                    }
+                    expr.sql(")");
+                    value_test_on_expr(b, expr.pieces, test);
+                }
+                (TraitKind::RfmSegment, None) => {
+                    text_test(b, "COALESCE(rfm.segment, 'No orders')", test);
+                }
+                (k, None) => {
+                    let col = match k {
+                        TraitKind::RfmRecencyDays => "rfm.recency_days",
+                        TraitKind::RfmFrequency => "COALESCE(rfm.frequency, 0)",
+                        TraitKind::RfmMonetary => "COALESCE(rfm.monetary, 0)",
+                        TraitKind::RfmRScore => "rfm.r_score",
+                        TraitKind::RfmFScore => "rfm.f_score",
+                        _ => "rfm.m_score",
+                    };
+                    num_value_test(b, col, test);
+                }
+            }
+            b.sql(")");
+        }
+    }
+}
+
+/// Tests an expression given as pieces: it is repeated where needed.
+fn value_test_on_expr(b: &mut Builder, expr: Vec<Piece>, test: &ValueTest) {
+    // Numbers only here (scores and engagement are never NULL).
+    let emit = |b: &mut Builder| b.pieces.extend(expr.iter().cloned());
+    match test {
+        ValueTest::Num(t) => {
+            b.sql("COALESCE(");
+            emit(b);
+            num_compare(b, t);
+            b.sql(")");
+        }
+        ValueTest::NumIn(xs) => {
+            emit(b);
+            b.sql(" IN (");
+            for (i, x) in xs.iter().enumerate() {
+                if i > 0 {
+                    b.sql(", ");
+                }
+                b.num(*x);
+            }
+            b.sql(")");
+        }
+        ValueTest::IsSet => {
+            emit(b);
+            b.sql(" IS NOT NULL");
+        }
+        ValueTest::IsEmpty => {
+            emit(b);
+            b.sql(" IS NULL");
+        }
+        _ => b.sql("FALSE"),
+    }
+}
+
+/// ` > ?, FALSE` — the tail of `COALESCE(expr <cmp>, <when null>)`.
+fn num_compare(b: &mut Builder, t: &NumTest) {
+    let (op, x, when_null) = match *t {
+        NumTest::Eq(x) => ("=", x, "FALSE"),
+        NumTest::Ne(x) => ("<>", x, "TRUE"),
+        NumTest::Lt(x) => ("<", x, "FALSE"),
+        NumTest::Le(x) => ("<=", x, "FALSE"),
+        NumTest::Gt(x) => (">", x, "FALSE"),
+        NumTest::Ge(x) => (">=", x, "FALSE"),
+        NumTest::Between(lo, hi) => {
+            b.sql(" BETWEEN ");
+            b.num(lo);
+            b.sql(" AND ");
+            b.num(hi);
+            b.sql(", FALSE");
+            return;
+        }
+    };
+    b.sql(&format!(" {op} "));
+    b.num(x);
+    b.sql(&format!(", {when_null}"));
+}
+
+fn num_value_test(b: &mut Builder, col: &str, test: &ValueTest) {
+    match test {
+        ValueTest::IsSet => b.sql(&format!("{col} IS NOT NULL")),
+        ValueTest::IsEmpty => b.sql(&format!("{col} IS NULL")),
+        ValueTest::Bool(true) => b.sql(&format!("{col} IS NOT NULL AND {col} <> 0")),
+        ValueTest::Bool(false) => b.sql(&format!("{col} IS NOT NULL AND {col} = 0")),
+        ValueTest::Num(t) => {
+            b.sql(&format!("COALESCE({col}"));
+            num_compare(b, t);
+            b.sql(")");
+        }
+        ValueTest::NumIn(xs) => {
+            b.sql(&format!("{col} IS NOT NULL AND {col} IN ("));
+            for (i, x) in xs.iter().enumerate() {
+                if i > 0 {
+                    b.sql(", ");
+                }
+                b.num(*x);
+            }
+            b.sql(")");
+        }
+        _ => b.sql("FALSE"),
+    }
+}
+
+fn text_test(b: &mut Builder, col: &str, test: &ValueTest) {
+    let lower = format!("lower({col})");
+    let guard = format!("{col} IS NOT NULL AND ");
+    match test {
+        ValueTest::IsSet => b.sql(&format!("{col} IS NOT NULL")),
+        ValueTest::IsEmpty => b.sql(&format!("{col} IS NULL")),
+        ValueTest::TextEq(s) => {
+            b.sql(&format!("{guard}{lower} = "));
+            b.text(s);
+        }
+        ValueTest::TextNe(s) => {
+            b.sql(&format!("{col} IS NULL OR {lower} <> "));
+            b.text(s);
+        }
+        ValueTest::Contains(s) => {
+            let f = if b.dialect == Dialect::Sqlite {
+                "instr"
+            } else {
+                "strpos"
+            };
+            b.sql(&format!("{guard}{f}({lower}, "));
+            b.text(s);
+            b.sql(") > 0");
+        }
+        ValueTest::StartsWith(s) => {
+            let f = if b.dialect == Dialect::Sqlite {
+                "instr"
+            } else {
+                "strpos"
+            };
+            b.sql(&format!("{guard}{f}({lower}, "));
+            b.text(s);
+            b.sql(") = 1");
+        }
+        ValueTest::EndsWith(s) => {
+            if b.dialect == Dialect::Sqlite {
+                b.sql(&format!("{guard}substr({lower}, -length("));
+            } else {
+                b.sql(&format!("{guard}right({lower}, length("));
+            }
+            b.text(s);
+            b.sql(")) = ");
+            b.text(s);
+        }
+        ValueTest::TextIn(xs) => {
+            b.sql(&format!("{guard}{lower} IN ("));
+            for (i, x) in xs.iter().enumerate() {
+                if i > 0 {
+                    b.sql(", ");
+                }
+                b.text(x);
+            }
+            b.sql(")");
+        }
+        ValueTest::Regex(p, _) => {
+            match b.dialect {
+                Dialect::Sqlite => b.sql(&format!("{guard}{col} REGEXP ")),
+                Dialect::Postgres => b.sql(&format!("{guard}{col} ~ ")),
+                Dialect::DuckDb => b.sql(&format!("{guard}regexp_matches({col}, ")),
+            }
+            b.text(p);
+            if b.dialect == Dialect::DuckDb {
+                b.sql(")");
+            }
+        }
+        _ => b.sql("FALSE"),
+    }
+}
+
+fn time_test(b: &mut Builder, col: &str, test: &ValueTest) {
+    match test {
+        ValueTest::IsSet => b.sql(&format!("{col} IS NOT NULL")),
+        ValueTest::IsEmpty => b.sql(&format!("{col} IS NULL")),
+        ValueTest::Date(d) => {
+            let (lo, hi) = d.range(b.as_of);
+            b.sql(&format!("{col} IS NOT NULL"));
+            if lo != i64::MIN {
+                b.sql(&format!(" AND {col} >= "));
+                b.int(lo);
+            }
+            if hi != i64::MAX {
+                b.sql(&format!(" AND {col} < "));
+                b.int(hi);
+            }
+        }
+        _ => b.sql("FALSE"),
+    }
+}
+
+/// The first day whose midnight is at or after `t`, as `YYYY-MM-DD`.
+fn ceil_day(t: i64) -> String {
+    let d = t.div_euclid(DAY) + i64::from(t.rem_euclid(DAY) != 0);
+    ts_to_date(d * DAY).to_string()
+}
+
+/// Calendar dates are stored as `YYYY-MM-DD` text, which sorts like the
+/// dates themselves: `[lo, hi)` becomes `col >= 'first day' AND col < 'day after'`.
+fn date_text_test(b: &mut Builder, col: &str, test: &ValueTest) {
+    match test {
+        ValueTest::IsSet => b.sql(&format!("{col} IS NOT NULL")),
+        ValueTest::IsEmpty => b.sql(&format!("{col} IS NULL")),
+        ValueTest::Date(d) => {
+            let (lo, hi) = d.range(b.as_of);
+            b.sql(&format!("{col} IS NOT NULL"));
+            if lo != i64::MIN {
+                b.sql(&format!(" AND {col} >= "));
+                b.text(&ceil_day(lo));
+            }
+            if hi != i64::MAX {
+                b.sql(&format!(" AND {col} < "));
+                b.text(&ceil_day(hi));
+            }
+        }
+        _ => b.sql("FALSE"),
+    }
+}
+
+fn event_subquery(
+    b: &mut Builder,
+    event: &str,
+    filters: &[RFilter],
+    aggregate: Aggregate,
+    window: &RWindow,
+) {
+    let idiv = b.dialect.idiv();
+    b.sql("(SELECT ");
+    match aggregate {
+        Aggregate::Count => b.sql("count(*)"),
+        Aggregate::Sum => b.sql("COALESCE(sum(e.\"value\"), 0)"),
+        Aggregate::Average => b.sql("avg(e.\"value\")"),
+        Aggregate::Min => b.sql("min(e.\"value\")"),
+        Aggregate::Max => b.sql("max(e.\"value\")"),
+        Aggregate::DistinctDays => b.sql(&format!("count(DISTINCT e.\"time\" {idiv} 86400)")),
+        Aggregate::DaysSinceLast => {
+            b.sql("(");
+            b.int(b.as_of);
+            b.sql(" - max(e.\"time\")) / 86400.0");
+        }
+    }
+    b.sql(" FROM \"events\" AS e WHERE e.\"customer_id\" = c.\"id\" AND e.\"name\" = ");
+    b.text(event);
+    let (lo, hi) = window.range(b.as_of);
+    if lo != i64::MIN {
+        b.sql(" AND e.\"time\" >= ");
+        b.int(lo);
+    }
+    b.sql(" AND e.\"time\" < ");
+    b.int(hi);
+    for f in filters {
+        b.sql(" AND (");
+        match &f.property {
+            EventProperty::Value => num_value_test(b, "e.\"value\"", &f.test),
+            EventProperty::Extra(key) => extra_test(b, key, &f.test),
+            p => text_test(b, &format!("e.{}", quote_ident(&p.name())), &f.test),
+        }
+        b.sql(")");
+    }
+    b.sql(")");
+}
+
+/// A test on an extra JSON property (`key` is `[A-Za-z0-9_]+`). Text tests
+/// see only string values, number tests only numbers; "is set" means a
+/// string or a number is there.
+fn extra_test(b: &mut Builder, key: &str, test: &ValueTest) {
+    let numeric = matches!(test, ValueTest::Num(_) | ValueTest::NumIn(_));
+    let (ty, types_text, types_num, text_val, num_val) = match b.dialect {
+        Dialect::Sqlite => (
+            format!("json_type(e.\"properties\", '$.{key}')"),
+            "('text')",
+            "('integer', 'real')",
+            format!("json_extract(e.\"properties\", '$.{key}')"),
+            format!("json_extract(e.\"properties\", '$.{key}')"),
+        ),
+        Dialect::Postgres => (
+            format!("jsonb_typeof(e.\"properties\"::jsonb -> '{key}')"),
+            "('string')",
+            "('number')",
+            format!("(e.\"properties\"::jsonb ->> '{key}')"),
+            format!("(e.\"properties\"::jsonb ->> '{key}')::double precision"),
+        ),
+        Dialect::DuckDb => (
+            format!("json_type(e.\"properties\", '$.{key}')"),
+            "('VARCHAR')",
+            "('BIGINT', 'UBIGINT', 'DOUBLE')",
+            format!("json_extract_string(e.\"properties\", '$.{key}')"),
+            format!("CAST(json_extract(e.\"properties\", '$.{key}') AS DOUBLE)"),
+        ),
+    };
+    match test {
+        ValueTest::IsSet | ValueTest::IsEmpty => {
+            let not = if matches!(test, ValueTest::IsEmpty) {
+                "NOT "
+            } else {
+                ""
+            };
+            b.sql(&format!(
+                "{not}COALESCE({ty} IN {types_text} OR {ty} IN {types_num}, FALSE)"
+            ));
+        }
+        ValueTest::TextNe(s) => {
+            // Not a string at all, or a different one.
+            b.sql(&format!(
+                "COALESCE({ty} NOT IN {types_text}, TRUE) OR lower({text_val}) <> "
+            ));
+            b.text(s);
+        }
+        ValueTest::Num(NumTest::Ne(_)) => {
+            // Not a number at all, or a different one.
+            b.sql(&format!("NOT COALESCE({ty} IN {types_num}, FALSE) OR ("));
+            num_value_test(b, &num_val, test);
+            b.sql(")");
+        }
+        _ if numeric => {
+            b.sql(&format!("COALESCE({ty} IN {types_num}, FALSE) AND ("));
+            num_value_test(b, &num_val, test);
+            b.sql(")");
+        }
+        _ => {
+            b.sql(&format!("COALESCE({ty} IN {types_text}, FALSE) AND ("));
+            text_test(b, &text_val, test);
+            b.sql(")");
+        }
+    }
+}
+
+fn rfm_ctes(b: &mut Builder) {
+    let idiv = b.dialect.idiv();
+    let orders = |b: &mut Builder, select: &str| {
+        b.sql(&format!("(SELECT {select} FROM \"events\" AS e WHERE e.\"customer_id\" = c.\"id\" AND e.\"name\" = "));
+        b.text(ORDER_EVENT);
+        b.sql(" AND e.\"time\" < ");
+        b.int(b.as_of);
+        b.sql(")");
+    };
+    b.sql("WITH rfm_base AS (\n  SELECT c.\"id\" AS customer_id,\n    ");
+    orders(b, "max(e.\"time\")");
+    b.sql(" AS last_order,\n    ");
+    orders(b, "count(*)");
+    b.sql(" AS frequency,\n    ");
+    orders(b, "COALESCE(sum(e.\"value\"), 0)");
+    b.sql(" AS monetary\n  FROM \"customers\" AS c\n),\nrfm_buyers AS (\n  SELECT customer_id, (");
+    b.int(b.as_of);
+    b.sql(&format!(
+        " - last_order) {idiv} 86400 AS recency_days, frequency, monetary\n  FROM rfm_base WHERE last_order IS NOT NULL\n),\n"
+    ));
+    b.sql("rfm_scored AS (\n  SELECT customer_id, recency_days, frequency, monetary,\n");
+    for (name, order) in [
+        ("r_score", "recency_days DESC"),
+        ("f_score", "frequency"),
+        ("m_score", "monetary"),
+    ] {
+        b.sql(&format!(
+            "    (5 * count(*) OVER (ORDER BY {order}) + count(*) OVER () - 1) {idiv} count(*) OVER () AS {name},\n"
+        ));
+    }
+    b.sql("    0 AS unused\n  FROM rfm_buyers\n),\nrfm AS (\n  SELECT customer_id, recency_days, frequency, monetary, r_score, f_score, m_score,\n    CASE");
+    // The grid, spelled out cell by cell from the same function the engine uses.
+    let mut cells: Vec<(&str, Vec<(u8, u8)>)> = Vec::new();
+    for r in 1..=5u8 {
+        for f in 1..=5u8 {
+            let name = rfm_segment(r, f);
+            match cells.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, v)) => v.push((r, f)),
+                None => cells.push((name, vec![(r, f)])),
+            }
+        }
+    }
+    for (name, pairs) in cells {
+        let conds: Vec<String> = pairs
+            .iter()
+            .map(|(r, f)| format!("(r_score = {r} AND f_score = {f})"))
+            .collect();
+        b.sql(&format!(
+            "\n      WHEN {} THEN '{}'",
+            conds.join(" OR "),
+            name.replace('\'', "''")
+        ));
+    }
+    b.sql("\n    END AS segment\n  FROM rfm_scored\n)\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_are_quoted_safely() {
+        assert_eq!(
+            SqlValue::Text("'; DROP TABLE customers; --".into()).literal(),
+            "'''; DROP TABLE customers; --'"
+        );
+        assert_eq!(SqlValue::Real(3.0).literal(), "3.0");
+        assert_eq!(SqlValue::Real(0.1).literal(), "0.1");
+        assert_eq!(SqlValue::Int(-5).literal(), "-5");
+        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+    }
+
+    #[test]
+    fn ceil_day_rounds_up_to_midnight() {
+        assert_eq!(ceil_day(0), "1970-01-01");
+        assert_eq!(ceil_day(1), "1970-01-02");
+        assert_eq!(ceil_day(DAY), "1970-01-02");
+    }
+}
