@@ -170,6 +170,10 @@ pub(crate) struct EventEval {
     hi: i64,
     as_of: i64,
     test: NumTest,
+    /// For whole-population passes: `selected[j]` counts the events before
+    /// `j` that are in the window and pass the filters, so a customer with
+    /// nothing selected is answered with two reads.
+    selected: Option<Vec<u32>>,
 }
 
 enum FilterEval {
@@ -247,14 +251,96 @@ impl EventEval {
         })
     }
 
+    /// Marks every event in the window that passes the filters, once, for
+    /// evaluating the whole population (split over the machine's cores).
+    fn select_all(&mut self) {
+        let Some(cols) = self.cols.clone() else {
+            return;
+        };
+        let n = cols.len();
+        let mut pre = vec![0u32; n + 1];
+        let threads = std::thread::available_parallelism()
+            .map(|t| t.get())
+            .unwrap_or(1)
+            .clamp(1, 8);
+        let chunk = n.div_ceil(threads).max(1 << 16);
+        let this = &*self;
+        // Each chunk counts its own selected events; then chunk totals are
+        // carried forward.
+        std::thread::scope(|sc| {
+            for (k, part) in pre[1..].chunks_mut(chunk).enumerate() {
+                let cols = &cols;
+                sc.spawn(move || {
+                    let base = k * chunk;
+                    let mut acc = 0u32;
+                    for (o, slot) in part.iter_mut().enumerate() {
+                        let j = base + o;
+                        let t = cols.time[j];
+                        let hit = t >= this.lo
+                            && t < this.hi
+                            && (this.filters.is_empty() || this.passes_filters(cols, j));
+                        acc += u32::from(hit);
+                        *slot = acc;
+                    }
+                });
+            }
+        });
+        let mut carry = 0u32;
+        for part in pre[1..].chunks_mut(chunk) {
+            if carry > 0 {
+                for x in part.iter_mut() {
+                    *x += carry;
+                }
+            }
+            carry = part.last().copied().unwrap_or(carry);
+        }
+        self.selected = Some(pre);
+    }
+
     /// The aggregate for customer `i`; `None` when it has no value.
+    #[inline]
     pub(crate) fn value(&self, i: usize) -> Option<f64> {
         let Some(cols) = &self.cols else {
             return empty_aggregate(self.aggregate);
         };
-        let w = cols.window(i, self.lo, self.hi);
-        if self.filters.is_empty() && self.aggregate == Aggregate::Count {
-            return Some(w.len() as f64);
+        let mut known = None;
+        if let Some(pre) = &self.selected {
+            let r = cols.range(i);
+            let count = pre[r.end] - pre[r.start];
+            if count == 0 {
+                return empty_aggregate(self.aggregate);
+            }
+            if self.aggregate == Aggregate::Count {
+                return Some(f64::from(count));
+            }
+            // Unfiltered, the selected events are one run; when the newest
+            // event is before the window's end, the run ends with it.
+            if self.filters.is_empty() && cols.time[r.end - 1] < self.hi {
+                known = Some(r.end - count as usize..r.end);
+            }
+        }
+        let w = known.unwrap_or_else(|| cols.window(i, self.lo, self.hi));
+        if self.filters.is_empty() {
+            // Tight loops for the common unfiltered aggregates.
+            match self.aggregate {
+                Aggregate::Count => return Some(w.len() as f64),
+                Aggregate::Sum => {
+                    let mut sum = KbnSum::default();
+                    let mut any = false;
+                    for &v in &cols.value[w] {
+                        if !v.is_nan() {
+                            sum.add(v);
+                            any = true;
+                        }
+                    }
+                    return Some(if any { sum.total() } else { 0.0 });
+                }
+                Aggregate::DaysSinceLast => {
+                    return (!w.is_empty())
+                        .then(|| (self.as_of - cols.time[w.end - 1]) as f64 / DAY as f64);
+                }
+                _ => {}
+            }
         }
         let mut n = 0usize;
         let mut n_values = 0usize;
@@ -296,6 +382,7 @@ impl EventEval {
         }
     }
 
+    #[inline]
     fn check(&self, i: usize) -> bool {
         self.test.check(self.value(i))
     }
@@ -309,6 +396,38 @@ fn empty_aggregate(a: Aggregate) -> Option<f64> {
 }
 
 impl LeafEval<'_> {
+    /// The set of customers that pass, with one tight loop per kind of leaf.
+    fn bits(&self, n: usize) -> Bitset {
+        match self {
+            LeafEval::Text { codes, table } => Bitset::from_fn_par(n, |i| table[codes[i] as usize]),
+            LeafEval::Num { values, test } => Bitset::from_fn_par(n, |i| {
+                let v = values[i];
+                test.check_num((!v.is_nan()).then_some(v))
+            }),
+            LeafEval::Time {
+                values,
+                test,
+                as_of,
+            } => Bitset::from_fn_par(n, |i| {
+                let t = values[i];
+                test.check_time((t != NO_TIME).then_some(t), *as_of)
+            }),
+            LeafEval::Bool { values, test } => Bitset::from_fn_par(n, |i| {
+                let v = values[i];
+                test.check_num((v != 2).then_some(v as f64))
+            }),
+            LeafEval::Event(e) => Bitset::from_fn_par(n, |i| e.check(i)),
+            LeafEval::Set(s) => (**s).clone(),
+            LeafEval::TraitNum { values, test } => Bitset::from_fn_par(n, |i| {
+                let v = values[i];
+                test.check_num((!v.is_nan()).then_some(v))
+            }),
+            LeafEval::TraitText { codes, table } => {
+                Bitset::from_fn_par(n, |i| table[codes[i] as usize])
+            }
+        }
+    }
+
     fn check(&self, i: usize) -> bool {
         match self {
             LeafEval::Text { codes, table } => table[codes[i] as usize],
@@ -362,6 +481,21 @@ impl Engine {
 
     pub fn len(&self) -> usize {
         self.data.len()
+    }
+
+    /// Forgets every cached leaf, trait and property column (benchmarks
+    /// measure cold evaluations with this).
+    pub fn clear_cache(&self) {
+        if let Ok(mut c) = self.cache.lock() {
+            c.map.clear();
+            c.order.clear();
+        }
+        if let Ok(mut t) = self.traits.lock() {
+            t.clear();
+        }
+        if let Ok(mut p) = self.props.lock() {
+            p.clear();
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -516,10 +650,7 @@ impl Engine {
             None => {
                 *computed += 1;
                 let eval = self.leaf_eval(node, as_of, progress)?;
-                let s = Arc::new(match &eval {
-                    LeafEval::Set(s) => (**s).clone(),
-                    _ => Bitset::from_fn_par(self.data.len(), |i| eval.check(i)),
-                });
+                let s = Arc::new(eval.bits(self.data.len()));
                 if let Ok(mut c) = self.cache.lock() {
                     c.put((node.key, as_of), s.clone());
                 }
@@ -567,7 +698,9 @@ impl Engine {
                 window,
                 test,
             } => {
-                LeafEval::Event(self.event_eval(event, filters, *aggregate, window, *test, as_of)?)
+                let mut e = self.event_eval(event, filters, *aggregate, window, *test, as_of)?;
+                e.select_all();
+                LeafEval::Event(e)
             }
             RKind::Segment { rule, .. } => LeafEval::Set(self.set_of(rule, as_of, progress)?),
             RKind::Trait { kind, score, test } => {
@@ -647,6 +780,7 @@ impl Engine {
             hi,
             as_of,
             test,
+            selected: None,
         })
     }
 

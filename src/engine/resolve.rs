@@ -307,6 +307,7 @@ pub enum NumTest {
 
 impl NumTest {
     /// `None` is "no value" (an average of no events, an empty field).
+    #[inline]
     pub fn check(&self, v: Option<f64>) -> bool {
         match (self, v) {
             (NumTest::Ne(_), None) => true,
@@ -419,6 +420,7 @@ impl ValueTest {
         }
     }
 
+    #[inline]
     pub fn check_num(&self, v: Option<f64>) -> bool {
         match self {
             ValueTest::IsSet => v.is_some(),
@@ -431,6 +433,7 @@ impl ValueTest {
     }
 
     /// `ts` in Unix seconds (dates at their midnight).
+    #[inline]
     pub fn check_time(&self, ts: Option<i64>, as_of: i64) -> bool {
         match self {
             ValueTest::IsSet => ts.is_some(),

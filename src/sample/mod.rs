@@ -149,6 +149,12 @@ pub fn generate_workspace(
     if out.exists() && !replace {
         return Err(SampleError::Exists(out.display().to_string()));
     }
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| SampleError::Io {
+            path: dir.display().to_string(),
+            source: e,
+        })?;
+    }
     let tmp = sidecar(out, ".partial");
     for p in [tmp.clone(), sidecar(&tmp, "-wal"), sidecar(&tmp, "-shm")] {
         let _ = std::fs::remove_file(p);

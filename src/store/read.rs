@@ -365,6 +365,19 @@ impl Store {
         Ok(())
     }
 
+    /// How many events there are of each name.
+    pub fn event_counts(&self) -> Result<Vec<(String, i64)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name, count(*) FROM events GROUP BY name ORDER BY name")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
     /// Streams every event in storage order (no sort), without copying strings.
     pub fn scan_events(&self, mut f: impl FnMut(&RawEvent<'_>)) -> Result<()> {
         let mut stmt = self

@@ -310,6 +310,20 @@ pub fn sample_with_edges(dir: &Path, n: u64) -> PathBuf {
                 .unwrap();
             }
         }
+        if k == 29 {
+            // More events than fit the engine's short-list path.
+            for j in 0..45i64 {
+                load.insert_event(&Event {
+                    customer_id: id,
+                    name: "order".into(),
+                    time: ts(AS_OF) - j * 3 * 86_400 - 7,
+                    value: Some(5.0 + j as f64),
+                    category: Some(if j % 2 == 0 { "Shoes" } else { "Books" }.into()),
+                    ..Event::default()
+                })
+                .unwrap();
+            }
+        }
         if k % 10 == 0 {
             load.insert_event(&Event {
                 customer_id: id,

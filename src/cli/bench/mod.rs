@@ -7,6 +7,8 @@ use std::time::Instant;
 
 use clap::Subcommand;
 
+mod engine;
+
 use super::CliError;
 use crate::app::workspace::{data_dir, ensure_sample_workspace, sample_workspace_path};
 use crate::progress::NoProgress;
@@ -23,12 +25,68 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// Engine build time and memory, cold and one-leaf-edit evaluation
+    /// latency of rules, and the same rules' SQL in SQLite.
+    Engine {
+        /// The workspace; a generated one (see --customers) by default.
+        #[arg(long)]
+        workspace: Option<PathBuf>,
+        /// Rule files to measure; five representative rules by default.
+        #[arg(long = "rule")]
+        rules: Vec<PathBuf>,
+        /// Customers in the generated workspace.
+        #[arg(long, default_value_t = 1_000_000)]
+        customers: u64,
+        /// Evaluations per measurement.
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        /// Runs of each rule's SQL in SQLite.
+        #[arg(long, default_value_t = 1)]
+        sqlite_runs: usize,
+    },
 }
 
 pub fn run(what: BenchCommand) -> Result<(), CliError> {
     match what {
         BenchCommand::Startup { workspace, runs } => startup(workspace, runs),
+        BenchCommand::Engine {
+            workspace,
+            rules,
+            customers,
+            runs,
+            sqlite_runs,
+        } => engine::run(workspace, rules, customers, runs, sqlite_runs),
     }
+}
+
+/// Peak resident memory of this process so far, in bytes (Linux).
+pub(crate) fn peak_rss() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// A generated benchmark workspace, made once and kept under `bench-data/`.
+pub(crate) fn bench_workspace(customers: u64) -> Result<PathBuf, CliError> {
+    let dir = PathBuf::from("bench-data");
+    std::fs::create_dir_all(&dir).map_err(|e| CliError::new(1, format!("bench-data: {e}")))?;
+    let path = dir.join(format!("sample-{customers}.prism"));
+    if !path.exists() {
+        eprintln!(
+            "generating {} ({customers} customers), once",
+            path.display()
+        );
+        let opts = crate::sample::SampleOptions {
+            as_of: crate::model::time::parse_instant("2026-11-01").unwrap_or(0),
+            ..crate::sample::SampleOptions::new(customers)
+        };
+        let started = Instant::now();
+        crate::sample::generate_workspace(&opts, &path, false, &super::TermProgress::new())
+            .map_err(|e| CliError::new(1, e.to_string()))?;
+        eprintln!("generated in {:.1} s", started.elapsed().as_secs_f64());
+    }
+    Ok(path)
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {

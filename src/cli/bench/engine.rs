@@ -1,0 +1,207 @@
+//! `prism bench engine`.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+
+use super::{bench_workspace, p50_p95, peak_rss};
+use crate::cli::CliError;
+use crate::engine::rule::Rule;
+use crate::engine::sql::{Dialect, compile};
+use crate::engine::{Engine, EngineError, parse_rule, resolve, schema_of};
+use crate::model::time::now_utc;
+use crate::progress::NoProgress;
+use crate::store::Store;
+
+/// The five representative rules: (name, root).
+pub fn default_rules() -> Vec<(String, Value)> {
+    let last = |d: i64| json!({"kind": "last_days", "days": d});
+    let orders = |op: &str, n: i64, w: Value| json!({"type": "event", "event": "order", "op": op, "value": n, "window": w});
+    vec![
+        (
+            "vip".into(),
+            json!({"type": "group", "match": "all", "children": [
+                orders("greater_than", 5, last(30)),
+                {"type": "event", "event": "order", "aggregate": "sum", "op": "greater_than", "value": 500, "window": last(30)}]}),
+        ),
+        (
+            "lapsed".into(),
+            json!({"type": "group", "match": "all", "children": [
+                orders("at_least", 1, json!({"kind": "ever"})),
+                orders("equals", 0, last(90))]}),
+        ),
+        (
+            "engaged_browsers".into(),
+            json!({"type": "group", "match": "all", "children": [
+                {"type": "event", "event": "email_open", "op": "greater_than", "value": 3, "window": last(30)},
+                orders("equals", 0, last(30))]}),
+        ),
+        (
+            "high_value_infrequent".into(),
+            json!({"type": "group", "match": "all", "children": [
+                {"type": "event", "event": "order", "aggregate": "sum", "op": "greater_than", "value": 2000},
+                {"type": "event", "event": "order", "aggregate": "distinct_days", "op": "less_than", "value": 3}]}),
+        ),
+        (
+            "mixed_3_levels".into(),
+            json!({"type": "group", "match": "all", "children": [
+                {"type": "group", "match": "any", "children": [
+                    {"type": "group", "match": "all", "children": [
+                        {"type": "profile", "field": "country", "op": "in_list", "value": ["DE", "US"]},
+                        {"type": "profile", "field": "signup_at", "op": "within_last_days", "value": 365, "not": true}]},
+                    {"type": "profile", "field": "loyalty_tier", "op": "equals", "value": "gold"}]},
+                {"type": "group", "match": "any", "not": true, "children": [
+                    {"type": "profile", "field": "email_consent", "op": "is_false"},
+                    {"type": "event", "event": "unsubscribe", "op": "at_least", "value": 1}]},
+                {"type": "event", "event": "product_view", "op": "at_least", "value": 2, "window": last(30),
+                 "filters": [{"property": "category", "op": "in_list", "value": ["Shoes", "Apparel"]}]}]}),
+        ),
+    ]
+}
+
+/// Path of the first leaf, following first children.
+fn first_leaf(node: &mut Value) -> &mut Value {
+    if node["type"] == "group" && node["children"].as_array().is_some_and(|c| !c.is_empty()) {
+        first_leaf(&mut node["children"][0])
+    } else {
+        node
+    }
+}
+
+fn fmt_ms(x: f64) -> String {
+    format!("{x:.1} ms")
+}
+
+pub fn run(
+    workspace: Option<PathBuf>,
+    rule_files: Vec<PathBuf>,
+    customers: u64,
+    runs: usize,
+    sqlite_runs: usize,
+) -> Result<(), CliError> {
+    let path = match workspace {
+        Some(p) => p,
+        None => bench_workspace(customers)?,
+    };
+    let rules: Vec<(String, Value)> = if rule_files.is_empty() {
+        default_rules()
+    } else {
+        rule_files
+            .iter()
+            .map(|f| {
+                let text = std::fs::read_to_string(f)
+                    .map_err(|e| CliError::new(2, format!("{}: {e}", f.display())))?;
+                let rule = parse_rule(&text)
+                    .map_err(|e| CliError::new(2, format!("{}: rule error at {e}", f.display())))?;
+                let name = f
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "rule".into());
+                Ok((name, serde_json::to_value(&rule.root).unwrap_or_default()))
+            })
+            .collect::<Result<_, CliError>>()?
+    };
+    let store = Store::open_read_only(&path)?;
+    let schema = schema_of(&store)?;
+    let info = store.info()?;
+    let as_of = info
+        .event_range
+        .map(|(_, hi)| hi + 1)
+        .unwrap_or_else(now_utc);
+    let rss_before = peak_rss().unwrap_or(0);
+    let started = Instant::now();
+    let engine = Engine::load(&store, &NoProgress).map_err(EngineError::from)?;
+    let build = started.elapsed().as_secs_f64();
+    println!("workspace = {}", path.display());
+    println!(
+        "customers = {}",
+        info.tables
+            .iter()
+            .find(|t| t.name == "customers")
+            .map(|t| t.rows)
+            .unwrap_or(0)
+    );
+    println!(
+        "events = {}",
+        info.tables
+            .iter()
+            .find(|t| t.name == "events")
+            .map(|t| t.rows)
+            .unwrap_or(0)
+    );
+    println!("engine_build = {build:.2} s");
+    println!(
+        "engine_memory = {:.0} MB",
+        engine.data.heap_size() as f64 / 1e6
+    );
+    println!("peak_rss = {:.0} MB", peak_rss().unwrap_or(0) as f64 / 1e6);
+    println!("peak_rss_before_build = {:.0} MB", rss_before as f64 / 1e6);
+
+    for (name, root) in rules {
+        let rule = |root: &Value| -> Result<Rule, CliError> {
+            parse_rule(&json!({"version": 1, "root": root}).to_string())
+                .map_err(|e| CliError::new(2, format!("{name}: {e}")))
+        };
+        let node = resolve(&rule(&root)?, &schema)
+            .map_err(|e| CliError::new(2, format!("{name}: rule error at {e}")))?;
+        let mut cold = Vec::new();
+        let mut count = 0;
+        for _ in 0..runs.max(1) {
+            engine.clear_cache();
+            let t = Instant::now();
+            let ev = engine
+                .evaluate(&node, as_of, &NoProgress)
+                .map_err(EngineError::from)?;
+            cold.push(t.elapsed().as_secs_f64() * 1e3);
+            count = ev.count();
+        }
+        // One-leaf edits: change the first leaf's threshold each run.
+        let mut edits = Vec::new();
+        let mut edited = root.clone();
+        for k in 0..runs.max(1) {
+            let leaf = first_leaf(&mut edited);
+            if leaf.get("value").is_some_and(Value::is_number) {
+                leaf["value"] =
+                    json!(leaf["value"].as_f64().unwrap_or(0.0) + 0.5 + k as f64 * 1e-3);
+            } else {
+                let not = leaf["not"].as_bool().unwrap_or(false);
+                leaf["not"] = json!(!not);
+            }
+            let n = resolve(&rule(&edited)?, &schema)
+                .map_err(|e| CliError::new(2, format!("{name}: rule error at {e}")))?;
+            let t = Instant::now();
+            engine
+                .evaluate(&n, as_of, &NoProgress)
+                .map_err(EngineError::from)?;
+            edits.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        let (c50, c95) = p50_p95(&mut cold);
+        let (e50, e95) = p50_p95(&mut edits);
+        let (sql, params) = compile(&node, as_of, Dialect::Sqlite).parameterized();
+        let mut sqlite = Vec::new();
+        let mut sql_count = 0;
+        for _ in 0..sqlite_runs.max(1) {
+            let t = Instant::now();
+            sql_count = store.query_customer_ids(&sql, &params)?.len();
+            sqlite.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        let (s50, _) = p50_p95(&mut sqlite);
+        println!("{name}_count = {count}");
+        println!("{name}_cold_p50 = {}", fmt_ms(c50));
+        println!("{name}_cold_p95 = {}", fmt_ms(c95));
+        println!("{name}_edit_p50 = {}", fmt_ms(e50));
+        println!("{name}_edit_p95 = {}", fmt_ms(e95));
+        println!("{name}_sqlite = {}", fmt_ms(s50));
+        println!("{name}_ratio_vs_sqlite = {:.1} x", s50 / c50.max(1e-6));
+        println!(
+            "{name}_sqlite_agrees = {}",
+            if sql_count == count { "yes" } else { "NO" }
+        );
+    }
+    println!(
+        "peak_rss_end = {:.0} MB",
+        peak_rss().unwrap_or(0) as f64 / 1e6
+    );
+    Ok(())
+}
