@@ -446,7 +446,7 @@ fn segment_cycles_are_named() {
     let r = rule(json!({"type": "segment", "segment": "A"}));
     let e = resolve(&r, &schema).unwrap_err();
     assert!(
-        e.to_string().contains("segment cycle: A → B → C → A"),
+        e.to_string().contains("segment cycle: A -> B -> C -> A"),
         "{e}"
     );
     assert!(e.path.starts_with("segment \"C\".root"), "{}", e.path);

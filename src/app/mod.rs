@@ -4,6 +4,7 @@
 //! - [`workspace`]: where workspaces live, the built-in sample, opening one.
 
 pub mod jobs;
+pub mod segments;
 pub mod workspace;
 
 /// The four screens of the app. Lives here, not in the UI, so the CLI can

@@ -1,7 +1,6 @@
 //! Segment commands: count, members, explain, sql, and managing saved
 //! segments and scoring models.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
@@ -11,9 +10,7 @@ use crate::engine::explain::node_label;
 use crate::engine::members::SortBy;
 use crate::engine::resolve::{parse_score_model, resolve_score};
 use crate::engine::sql::{Dialect, compile};
-use crate::engine::{
-    Engine, EngineError, RNode, Rule, RuleError, Schema, parse_rule, resolve, schema_of,
-};
+use crate::engine::{Engine, EngineError, RNode, Rule, Schema, parse_rule, resolve, schema_of};
 use crate::model::SegmentRecord;
 use crate::store::{Store, StoreError};
 
@@ -210,50 +207,11 @@ pub fn members(
             .map(|i| i as usize)
             .collect(),
     };
-    let file = std::fs::File::create(out)
-        .map_err(|e| CliError::new(1, format!("{}: {e}", out.display())))?;
-    let mut w = std::io::BufWriter::new(file);
-    let fields: Vec<String> = engine.data.fields.iter().map(|f| f.name.clone()).collect();
-    let io = |e: std::io::Error| CliError::new(1, format!("{}: {e}", out.display()));
-    writeln!(w, "id,{}", fields.join(",")).map_err(io)?;
-    for &i in &order {
-        let mut line = engine.id_of(i).to_string();
-        for f in &fields {
-            line.push(',');
-            line.push_str(&crate::sample::csv_field(
-                &engine.field_display(f, i).unwrap_or_default(),
-            ));
-        }
-        writeln!(w, "{line}").map_err(io)?;
-    }
-    w.flush().map_err(io)?;
+    crate::app::segments::write_members_csv(&engine, &order, out)
+        .map_err(|e| CliError::new(1, e))?;
     println!("members = {}", order.len());
     println!("wrote {}", out.display());
     Ok(())
-}
-
-/// Finds a customer by workspace id, external id or email.
-fn find_customer(engine: &Engine, who: &str) -> Option<i64> {
-    let who = who.trim();
-    let by = |field: &str, needle: &str| {
-        let (_, col) = engine.data.column(field)?;
-        if let crate::engine::data::Column::Text { codes, dict } = col {
-            let code = dict.lookup(needle)?;
-            codes
-                .iter()
-                .position(|&c| c == code)
-                .map(|i| engine.id_of(i))
-        } else {
-            None
-        }
-    };
-    by("external_id", who)
-        .or_else(|| by("email", &who.to_lowercase()))
-        .or_else(|| {
-            who.parse::<i64>()
-                .ok()
-                .filter(|id| engine.data.index_of(*id).is_some())
-        })
 }
 
 pub fn explain(
@@ -266,7 +224,7 @@ pub fn explain(
     let store = Store::open_read_only(workspace)?;
     let (_, node, _) = load_rule(&store, source)?;
     let engine = load_engine(&store)?;
-    let id = find_customer(&engine, customer).ok_or_else(|| {
+    let id = engine.find_customer(customer).ok_or_else(|| {
         CliError::new(
             2,
             format!("no customer {customer:?} (try an id, customer id or email)"),
@@ -301,21 +259,6 @@ pub fn sql(
     Ok(())
 }
 
-/// Checks that `rule`, saved as `name`, resolves (no cycle through it).
-fn check_as_saved(schema: &Schema, name: &str, rule: &Rule) -> Result<RNode, RuleError> {
-    let mut s = schema.clone();
-    s.segments.insert(name.to_string(), rule.clone());
-    // Resolving a reference to itself walks every segment it reaches.
-    let probe = Rule::new(crate::engine::rule::Node::Segment(
-        crate::engine::rule::SegmentCondition {
-            not: false,
-            segment: name.to_string(),
-        },
-    ));
-    resolve(&probe, &s)?;
-    resolve(rule, &s)
-}
-
 pub fn segment(cmd: SegmentCommand) -> Result<(), CliError> {
     match cmd {
         SegmentCommand::Save {
@@ -328,7 +271,7 @@ pub fn segment(cmd: SegmentCommand) -> Result<(), CliError> {
             let r = read_rule_file(&rule)?;
             let store = Store::open(&workspace)?;
             let schema = schema_of(&store)?;
-            let node = check_as_saved(&schema, &name, &r)
+            let node = crate::app::segments::resolve_as(&schema, &name, &r)
                 .map_err(|e| CliError::new(2, format!("{}: rule error at {e}", rule.display())))?;
             let existing = store.segment_by_name(&name)?;
             let color = match color {

@@ -829,6 +829,35 @@ impl Engine {
         Ok(p)
     }
 
+    /// Computed traits as of `as_of`, only if already computed.
+    pub fn traits_cached(&self, as_of: i64) -> Option<Arc<Traits>> {
+        self.traits.lock().ok().and_then(|m| m.get(&as_of).cloned())
+    }
+
+    /// Finds a customer by workspace id, external id or email (any case).
+    pub fn find_customer(&self, who: &str) -> Option<i64> {
+        let who = who.trim();
+        let by = |field: &str, needle: &str| {
+            let (_, col) = self.data.column(field)?;
+            if let Column::Text { codes, dict } = col {
+                let code = dict.lookup(needle)?;
+                codes
+                    .iter()
+                    .position(|&c| c == code)
+                    .map(|i| self.data.ids[i])
+            } else {
+                None
+            }
+        };
+        by("external_id", who)
+            .or_else(|| by("email", &who.to_lowercase()))
+            .or_else(|| {
+                who.parse::<i64>()
+                    .ok()
+                    .filter(|id| self.data.index_of(*id).is_some())
+            })
+    }
+
     /// Computed traits as of `as_of` (cached).
     pub fn traits(&self, as_of: i64) -> Arc<Traits> {
         if let Some(t) = self.traits.lock().ok().and_then(|m| m.get(&as_of).cloned()) {

@@ -17,6 +17,7 @@
 pub mod bitset;
 pub mod data;
 pub mod describe;
+pub mod edit;
 pub mod eval;
 pub mod explain;
 pub mod members;

@@ -624,7 +624,7 @@ impl Resolver<'_> {
                 if self.stack.contains(&c.segment) {
                     let mut cycle = self.stack.clone();
                     cycle.push(c.segment.clone());
-                    return err(path, format!("segment cycle: {}", cycle.join(" → ")));
+                    return err(path, format!("segment cycle: {}", cycle.join(" -> ")));
                 }
                 let Some(rule) = self.schema.segments.get(&c.segment) else {
                     return err(path, format!("unknown segment {:?}", c.segment));
@@ -773,7 +773,7 @@ impl Resolver<'_> {
             if self.stack.contains(name) {
                 let mut cycle = self.stack.clone();
                 cycle.push(name.clone());
-                return err(path, format!("score cycle: {}", cycle.join(" → ")));
+                return err(path, format!("score cycle: {}", cycle.join(" -> ")));
             }
             self.stack.push(name.clone());
             let rules = self.score_rules(name, model, &format!("score {name:?}"));

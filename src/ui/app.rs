@@ -7,14 +7,18 @@ use serde::{Deserialize, Serialize};
 
 use super::commands::UiCommand;
 use super::data_screen::DataScreen;
+use super::segments::{self, SegMsg, SegmentsScreen};
 use super::{data_screen, placeholder_screens, status_bar, top_bar};
 use crate::app::Screen;
 use crate::app::jobs::Jobs;
+use crate::app::segments::Loaded;
 use crate::app::workspace::{
     create_workspace, ensure_sample_workspace, open_workspace, sample_workspace_path,
     save_workspace_as,
 };
+use crate::engine::{Engine, Schema};
 use crate::store::{TablePage, WorkspaceInfo};
+use std::sync::Arc;
 
 /// How the app was started.
 #[derive(Clone, Debug)]
@@ -58,6 +62,12 @@ pub enum Msg {
         purpose: FilePurpose,
         path: Option<PathBuf>,
     },
+    /// The workspace is in memory and ready for segment work.
+    EngineReady {
+        workspace: PathBuf,
+        result: Result<Loaded, String>,
+    },
+    Segments(SegMsg),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,6 +85,11 @@ pub struct PrismApp {
     pub workspace: Option<WorkspaceInfo>,
     pub jobs: Jobs<Msg>,
     pub data: DataScreen,
+    /// The open workspace in memory, once loaded.
+    pub engine: Option<Arc<Engine>>,
+    /// What segment rules can refer to in the open workspace.
+    pub schema: Option<Arc<Schema>>,
+    pub segments: SegmentsScreen,
     /// Messages waiting in the error dialog.
     pub errors: Vec<String>,
     started_up: bool,
@@ -91,6 +106,9 @@ impl PrismApp {
             workspace: None,
             jobs: Jobs::new(),
             data: DataScreen::default(),
+            engine: None,
+            schema: None,
+            segments: SegmentsScreen::default(),
             errors: Vec::new(),
             started_up: false,
             shown_reported: false,
@@ -142,6 +160,9 @@ impl PrismApp {
                 Ok(info) => {
                     self.settings.last_workspace = Some(info.path.clone());
                     self.data.workspace_changed(&info);
+                    self.engine = None;
+                    self.schema = None;
+                    self.load_engine(info.path.clone());
                     self.workspace = Some(info);
                 }
                 Err(e) => {
@@ -172,7 +193,37 @@ impl PrismApp {
                     self.file_picked(purpose, path);
                 }
             }
+            Msg::EngineReady { workspace, result } => {
+                if self.workspace.as_ref().map(|w| &w.path) != Some(&workspace) {
+                    return;
+                }
+                match result {
+                    Ok(loaded) => {
+                        self.engine = Some(loaded.engine);
+                        self.schema = Some(loaded.schema);
+                        self.segments.loaded(loaded.segments);
+                        self.segments.edited_now();
+                        segments::refresh_counts(self);
+                    }
+                    Err(e) => self
+                        .errors
+                        .push(format!("Could not load the workspace: {e}")),
+                }
+            }
+            Msg::Segments(m) => segments::handle(self, m),
         }
+    }
+
+    /// Loads the workspace into the segment engine in the background.
+    pub fn load_engine(&mut self, path: PathBuf) {
+        self.jobs
+            .spawn("engine", "Loading customers and events", move |ctx| {
+                let result = crate::app::segments::load(&path, ctx);
+                Msg::EngineReady {
+                    workspace: path,
+                    result,
+                }
+            });
     }
 
     fn file_picked(&mut self, purpose: FilePurpose, path: PathBuf) {
@@ -246,6 +297,16 @@ impl PrismApp {
                 self.settings.screen = s;
             }
             UiCommand::CancelJobs => self.jobs.cancel_all(),
+            UiCommand::Undo if self.screen == Screen::Segments => segments::undo(self),
+            UiCommand::Redo if self.screen == Screen::Segments => segments::redo(self),
+            UiCommand::SaveSegment if self.screen == Screen::Segments => {
+                segments::save_current(self)
+            }
+            UiCommand::NewSegment => {
+                self.screen = Screen::Segments;
+                self.segments.new_segment();
+            }
+            UiCommand::Undo | UiCommand::Redo | UiCommand::SaveSegment => {}
         }
     }
 
@@ -279,7 +340,7 @@ impl PrismApp {
         });
         egui::CentralPanel::default().show(ui, |ui| match self.screen {
             Screen::Data => data_screen::data_screen_ui(ui, self),
-            Screen::Segments => placeholder_screens::segments_screen_ui(ui),
+            Screen::Segments => segments::segments_screen_ui(ui, self),
             Screen::Preview => placeholder_screens::preview_screen_ui(ui),
             Screen::Performance => placeholder_screens::performance_screen_ui(ui),
         });

@@ -8,6 +8,7 @@ pub mod commands;
 pub mod data_screen;
 mod dialogs;
 mod placeholder_screens;
+pub mod segments;
 mod status_bar;
 mod top_bar;
 

@@ -11,17 +11,6 @@ fn placeholder_ui(ui: &mut egui::Ui, title: &str, lines: &[&str]) {
     });
 }
 
-pub fn segments_screen_ui(ui: &mut egui::Ui) {
-    placeholder_ui(
-        ui,
-        "Segments",
-        &[
-            "Build AND / OR / NOT rules over profiles, events and traits,",
-            "with the exact count at every node as you type.",
-        ],
-    );
-}
-
 pub fn preview_screen_ui(ui: &mut egui::Ui) {
     placeholder_ui(
         ui,

@@ -1,0 +1,248 @@
+//! Segment services the rule builder runs as background jobs: evaluate a
+//! draft, count saved segments, overlaps, compare versions, save.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::engine::edit::path_string;
+use crate::engine::members::{exclusive_counts, overlap_matrix};
+use crate::engine::resolve::RNode;
+use crate::engine::rule::Rule;
+use crate::engine::sql::{Dialect, compile};
+use crate::engine::{Engine, Evaluation, RuleError, Schema, parse_rule, resolve, schema_of};
+use crate::model::{SegmentRecord, SegmentVersion};
+use crate::progress::Progress;
+use crate::store::Store;
+
+/// A loaded workspace, ready for segment work.
+pub struct Loaded {
+    pub engine: Arc<Engine>,
+    pub schema: Arc<Schema>,
+    pub segments: Vec<SegmentRecord>,
+}
+
+/// Builds the engine and reads what rules can refer to.
+pub fn load(path: &Path, progress: &dyn Progress) -> Result<Loaded, String> {
+    let store = Store::open_read_only(path).map_err(|e| e.to_string())?;
+    let schema = schema_of(&store).map_err(|e| e.to_string())?;
+    let segments = store.segments().map_err(|e| e.to_string())?;
+    let engine = Engine::load(&store, progress).map_err(|e| e.to_string())?;
+    Ok(Loaded {
+        engine: Arc::new(engine),
+        schema: Arc::new(schema),
+        segments,
+    })
+}
+
+/// Resolves `rule` as the segment `name` would be saved: references to
+/// `name` see this rule, so a cycle through it is found (and named).
+pub fn resolve_as(schema: &Schema, name: &str, rule: &Rule) -> Result<RNode, RuleError> {
+    let mut s = schema.clone();
+    if !name.is_empty() {
+        s.segments.insert(name.to_string(), rule.clone());
+    }
+    resolve(rule, &s)
+}
+
+/// A draft's evaluation, with its SQL.
+pub struct DraftResult {
+    pub node: Arc<RNode>,
+    pub evaluation: Evaluation,
+    /// Inline SQL per dialect, in [`Dialect::ALL`] order.
+    pub sql: Vec<String>,
+}
+
+pub enum DraftError {
+    /// The rule is not valid yet; the error names the node.
+    Rule(RuleError),
+    Failed(String),
+}
+
+pub fn evaluate_draft(
+    engine: &Engine,
+    schema: &Schema,
+    name: &str,
+    rule: &Rule,
+    as_of: i64,
+    progress: &dyn Progress,
+) -> Result<DraftResult, DraftError> {
+    let node = resolve_as(schema, name, rule).map_err(DraftError::Rule)?;
+    let evaluation = engine
+        .evaluate(&node, as_of, progress)
+        .map_err(|e| DraftError::Failed(e.to_string()))?;
+    let sql = Dialect::ALL
+        .iter()
+        .map(|d| compile(&node, as_of, *d).inline())
+        .collect();
+    Ok(DraftResult {
+        node: Arc::new(node),
+        evaluation,
+        sql,
+    })
+}
+
+/// The count of each saved segment (by id).
+pub fn saved_counts(
+    engine: &Engine,
+    schema: &Schema,
+    segments: &[SegmentRecord],
+    as_of: i64,
+    progress: &dyn Progress,
+) -> Vec<(i64, Result<usize, String>)> {
+    segments
+        .iter()
+        .map(|s| {
+            let count = parse_rule(&s.rule)
+                .and_then(|r| resolve(&r, schema))
+                .map_err(|e| e.to_string())
+                .and_then(|n| {
+                    engine
+                        .evaluate(&n, as_of, progress)
+                        .map(|e| e.count())
+                        .map_err(|e| e.to_string())
+                });
+            (s.id, count)
+        })
+        .collect()
+}
+
+/// Pairwise overlaps of segments in priority order, and exclusive counts.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OverlapReport {
+    pub names: Vec<String>,
+    pub colors: Vec<String>,
+    pub sizes: Vec<usize>,
+    pub matrix: Vec<Vec<usize>>,
+    pub exclusive: Vec<usize>,
+}
+
+/// `segments` in priority order, each with the rule to use.
+pub fn overlap(
+    engine: &Engine,
+    schema: &Schema,
+    segments: &[(String, String, Rule)],
+    as_of: i64,
+    progress: &dyn Progress,
+) -> Result<OverlapReport, String> {
+    let mut sets = Vec::new();
+    for (name, _, rule) in segments {
+        let node = resolve_as(schema, name, rule).map_err(|e| format!("{name}: {e}"))?;
+        sets.push(
+            engine
+                .set_of(&node, as_of, progress)
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    let refs: Vec<&crate::engine::Bitset> = sets.iter().map(|s| s.as_ref()).collect();
+    Ok(OverlapReport {
+        names: segments.iter().map(|s| s.0.clone()).collect(),
+        colors: segments.iter().map(|s| s.1.clone()).collect(),
+        sizes: refs.iter().map(|s| s.count()).collect(),
+        matrix: overlap_matrix(&refs),
+        exclusive: exclusive_counts(&refs),
+    })
+}
+
+/// How customers move between two versions of a rule.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VersionDiff {
+    pub before: usize,
+    pub after: usize,
+    /// In the newer version only.
+    pub entered: usize,
+    /// In the older version only.
+    pub left: usize,
+    pub entered_sample: Vec<String>,
+    pub left_sample: Vec<String>,
+}
+
+pub fn compare(
+    engine: &Engine,
+    schema: &Schema,
+    name: &str,
+    before: &Rule,
+    after: &Rule,
+    as_of: i64,
+    progress: &dyn Progress,
+) -> Result<VersionDiff, String> {
+    let set = |r: &Rule| -> Result<Arc<crate::engine::Bitset>, String> {
+        let n = resolve_as(schema, name, r).map_err(|e| e.to_string())?;
+        engine
+            .set_of(&n, as_of, progress)
+            .map_err(|e| e.to_string())
+    };
+    let a = set(before)?;
+    let b = set(after)?;
+    let mut entered = (*b).clone();
+    entered.and_not_with(&a);
+    let mut left = (*a).clone();
+    left.and_not_with(&b);
+    let sample = |s: &crate::engine::Bitset| -> Vec<String> {
+        engine
+            .sample_members(s, 5, 1)
+            .into_iter()
+            .map(|i| engine.customer_summary(i))
+            .collect()
+    };
+    Ok(VersionDiff {
+        before: a.count(),
+        after: b.count(),
+        entered: entered.count(),
+        left: left.count(),
+        entered_sample: sample(&entered),
+        left_sample: sample(&left),
+    })
+}
+
+/// Saves a segment and records a version with its count.
+pub fn save(
+    path: &Path,
+    record: &SegmentRecord,
+    count: Option<i64>,
+    as_of: Option<i64>,
+) -> Result<(SegmentRecord, SegmentVersion), String> {
+    let store = Store::open(path).map_err(|e| e.to_string())?;
+    let id = store.save_segment(record).map_err(|e| e.to_string())?;
+    let version = store
+        .add_segment_version(id, &record.rule, count, as_of, "")
+        .map_err(|e| e.to_string())?;
+    let saved = store
+        .segment(id)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| "the segment vanished while saving".to_string())?;
+    Ok((saved, version))
+}
+
+/// Node paths with their counts, for display by path.
+pub fn counts_by_path(e: &Evaluation) -> std::collections::HashMap<String, (usize, f64)> {
+    e.nodes
+        .iter()
+        .map(|n| (n.path.clone(), (n.count, n.share_of_parent)))
+        .collect()
+}
+
+/// The path string of a node address (re-exported for the UI).
+pub fn path_of(addr: &[usize]) -> String {
+    path_string(addr)
+}
+
+/// Writes members (engine indexes, in order) with every customer field.
+pub fn write_members_csv(engine: &Engine, order: &[usize], out: &Path) -> Result<(), String> {
+    use std::io::Write;
+    let io = |e: std::io::Error| format!("{}: {e}", out.display());
+    let file = std::fs::File::create(out).map_err(io)?;
+    let mut w = std::io::BufWriter::new(file);
+    let fields: Vec<String> = engine.data.fields.iter().map(|f| f.name.clone()).collect();
+    writeln!(w, "id,{}", fields.join(",")).map_err(io)?;
+    for &i in order {
+        let mut line = engine.id_of(i).to_string();
+        for f in &fields {
+            line.push(',');
+            line.push_str(&crate::sample::csv_field(
+                &engine.field_display(f, i).unwrap_or_default(),
+            ));
+        }
+        writeln!(w, "{line}").map_err(io)?;
+    }
+    w.flush().map_err(io)
+}
