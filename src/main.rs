@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use prism::app::workspace::data_dir;
+use prism::cli::bench::BenchCommand;
 use prism::cli::{Cli, Command};
 use prism::ui::{AppOptions, run_app};
 
@@ -36,6 +37,32 @@ fn main() -> ExitCode {
                 exit_after_shown,
                 started,
             }
+        }
+        Some(Command::Bench {
+            what:
+                BenchCommand::Ui {
+                    workspace,
+                    segment,
+                    edits,
+                },
+        }) => {
+            let workspace = match workspace {
+                Some(w) => w,
+                None => match prism::cli::bench::bench_workspace(1_000_000) {
+                    Ok(w) => w,
+                    Err(e) => {
+                        eprintln!("prism: {}", e.message);
+                        return ExitCode::from(e.code);
+                    }
+                },
+            };
+            return match prism::ui::bench::run(workspace, segment, edits) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("prism: {e}");
+                    ExitCode::FAILURE
+                }
+            };
         }
         Some(other) => return prism::cli::run(other),
     };

@@ -3,7 +3,7 @@
 //! `prism` and `prism open` start the GUI (the app entry handles those);
 //! everything else runs here, on the same services the GUI uses.
 
-mod bench;
+pub mod bench;
 mod segments;
 
 pub use segments::RuleSource;

@@ -4,6 +4,7 @@
 //! `*_ui`; every shortcut-bearing action is a [`commands::UiCommand`].
 
 pub mod app;
+pub mod bench;
 pub mod commands;
 pub mod data_screen;
 mod dialogs;
@@ -20,7 +21,7 @@ pub fn run_app(options: AppOptions) -> Result<(), String> {
         viewport: egui::ViewportBuilder::default()
             .with_title("Prism")
             .with_app_id("prism")
-            .with_inner_size([1400.0, 880.0])
+            .with_inner_size([1560.0, 940.0])
             .with_min_inner_size([900.0, 560.0]),
         persist_window: true,
         ..Default::default()

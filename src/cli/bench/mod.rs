@@ -25,6 +25,18 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 5)]
         runs: usize,
     },
+    /// The Segments screen driven headless: edit-to-count latency and
+    /// frame times while counts compute.
+    Ui {
+        /// The workspace; the generated 1M-customer one by default.
+        #[arg(long)]
+        workspace: Option<PathBuf>,
+        /// The segment to edit; the first one by default.
+        #[arg(long)]
+        segment: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        edits: usize,
+    },
     /// Engine build time and memory, cold and one-leaf-edit evaluation
     /// latency of rules, and the same rules' SQL in SQLite.
     Engine {
@@ -49,6 +61,7 @@ pub enum BenchCommand {
 pub fn run(what: BenchCommand) -> Result<(), CliError> {
     match what {
         BenchCommand::Startup { workspace, runs } => startup(workspace, runs),
+        BenchCommand::Ui { .. } => Err(CliError::new(1, "`bench ui` is run by the app entry")),
         BenchCommand::Engine {
             workspace,
             rules,
@@ -68,7 +81,7 @@ pub(crate) fn peak_rss() -> Option<u64> {
 }
 
 /// A generated benchmark workspace, made once and kept under `bench-data/`.
-pub(crate) fn bench_workspace(customers: u64) -> Result<PathBuf, CliError> {
+pub fn bench_workspace(customers: u64) -> Result<PathBuf, CliError> {
     let dir = PathBuf::from("bench-data");
     std::fs::create_dir_all(&dir).map_err(|e| CliError::new(1, format!("bench-data: {e}")))?;
     let path = dir.join(format!("sample-{customers}.prism"));

@@ -124,7 +124,9 @@ pub fn rule_tree_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
     apply(app, actions);
 }
 
-fn apply(app: &mut PrismApp, actions: Vec<TreeAction>) {
+/// Applies tree edits to the current draft, as the builder does (public for
+/// the UI benchmark, which edits the same way).
+pub fn apply(app: &mut PrismApp, actions: Vec<TreeAction>) {
     if actions.is_empty() {
         return;
     }
