@@ -632,7 +632,23 @@ impl Resolver<'_> {
                 self.stack.push(c.segment.clone());
                 let inner = self.node(&rule.root, &format!("segment {:?}.root", c.segment));
                 self.stack.pop();
-                let inner = inner?;
+                // The user sees the problem at the condition that refers to
+                // the segment, with where in that segment it lies.
+                let inner = inner.map_err(|e| {
+                    if !self.stack.is_empty() || e.path == path {
+                        e
+                    } else if e.message.contains("cycle") {
+                        RuleError {
+                            path: path.to_string(),
+                            message: e.message,
+                        }
+                    } else {
+                        RuleError {
+                            path: path.to_string(),
+                            message: format!("in {}: {}", e.path, e.message),
+                        }
+                    }
+                })?;
                 RNode {
                     path: path.to_string(),
                     not: false,
