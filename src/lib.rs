@@ -8,6 +8,7 @@
 pub mod app;
 pub mod cli;
 pub mod engine;
+pub mod ingest;
 pub mod model;
 pub mod progress;
 pub mod sample;

@@ -72,6 +72,47 @@ pub enum Command {
         /// The workspace file.
         file: PathBuf,
     },
+    /// Import customers, events, products or campaigns from CSV / TSV, JSON
+    /// Lines, Parquet or Excel (creates the workspace if it does not exist).
+    Import {
+        workspace: PathBuf,
+        file: PathBuf,
+        #[arg(long, value_parser = ["customers", "events", "products", "campaigns"])]
+        kind: Option<String>,
+        /// One event name for every row (events files without an event column).
+        #[arg(long)]
+        event: Option<String>,
+        /// `column=field` (or `column=skip`, `column=custom:name[:type]`); repeat.
+        #[arg(long = "map")]
+        map: Vec<String>,
+        /// Date format of every date column: iso, yyyymmdd, mm/dd/yyyy,
+        /// dd/mm/yyyy, dd.mm.yyyy, epoch.
+        #[arg(long)]
+        date_format: Option<String>,
+        /// Create customers for events of customers the workspace lacks.
+        #[arg(long)]
+        create_missing_customers: bool,
+        /// Exit with an error if any row is rejected.
+        #[arg(long)]
+        strict: bool,
+        /// Check and report, write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The CSV delimiter (detected if not given); `\t` for tabs.
+        #[arg(long)]
+        delimiter: Option<String>,
+        /// Write the rejected rows to this CSV file.
+        #[arg(long)]
+        rejects: Option<PathBuf>,
+    },
+    /// Data quality: sources and their freshness, missing values, invalid
+    /// and duplicate emails.
+    Quality {
+        workspace: PathBuf,
+        /// Sources with nothing newer than this many days are stale.
+        #[arg(long, default_value_t = 7)]
+        stale_days: i64,
+    },
     /// Count a segment's members exactly (`--tree`: the count at every node).
     Count {
         workspace: PathBuf,
@@ -198,6 +239,35 @@ pub fn run(command: Command) -> ExitCode {
             force,
         } => sample(customers, seed, out, csv, as_of, force),
         Command::Info { file } => info(file),
+        Command::Import {
+            workspace,
+            file,
+            kind,
+            event,
+            map,
+            date_format,
+            create_missing_customers,
+            strict,
+            dry_run,
+            delimiter,
+            rejects,
+        } => import(ImportArgs {
+            workspace,
+            file,
+            kind,
+            event,
+            map,
+            date_format,
+            create_missing_customers,
+            strict,
+            dry_run,
+            delimiter,
+            rejects,
+        }),
+        Command::Quality {
+            workspace,
+            stale_days,
+        } => quality(&workspace, stale_days),
         Command::Count {
             workspace,
             source,
@@ -350,5 +420,85 @@ fn sample(
 fn info(file: PathBuf) -> Result<(), CliError> {
     let store = Store::open_read_only(&file)?;
     print!("{}", store.info()?);
+    Ok(())
+}
+
+struct ImportArgs {
+    workspace: PathBuf,
+    file: PathBuf,
+    kind: Option<String>,
+    event: Option<String>,
+    map: Vec<String>,
+    date_format: Option<String>,
+    create_missing_customers: bool,
+    strict: bool,
+    dry_run: bool,
+    delimiter: Option<String>,
+    rejects: Option<PathBuf>,
+}
+
+fn import(a: ImportArgs) -> Result<(), CliError> {
+    use crate::ingest::{ImportError, ImportOptions, Kind, import_file, values::DateFormat};
+    let date_format = match &a.date_format {
+        None => None,
+        Some(f) => Some(DateFormat::parse_key(f).ok_or_else(|| {
+            CliError::new(
+                2,
+                format!("--date-format {f:?}: use iso, yyyymmdd, mm/dd/yyyy, dd/mm/yyyy, dd.mm.yyyy or epoch"),
+            )
+        })?),
+    };
+    let delimiter = match a.delimiter.as_deref() {
+        None => None,
+        Some("\\t") | Some("tab") => Some(b'\t'),
+        Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
+        Some(d) => {
+            return Err(CliError::new(
+                2,
+                format!("--delimiter {d:?}: one character"),
+            ));
+        }
+    };
+    let options = ImportOptions {
+        kind: a.kind.as_deref().and_then(Kind::parse),
+        overrides: a.map,
+        event_name: a.event,
+        date_format,
+        create_missing_customers: a.create_missing_customers,
+        delimiter,
+        dry_run: a.dry_run,
+        ..ImportOptions::default()
+    };
+    // A workspace that exists must be a workspace: check before anything.
+    if a.workspace.exists() {
+        Store::inspect(&a.workspace)?;
+    }
+    let progress = TermProgress::new();
+    let report = import_file(&a.workspace, &a.file, &options, &progress).map_err(|e| match e {
+        ImportError::Store(s) => CliError::from(s),
+        ImportError::Cancelled => CliError::new(1, e.to_string()),
+        other => CliError::new(2, other.to_string()),
+    })?;
+    drop(progress);
+    print!("{}", report.to_text());
+    if let Some(path) = &a.rejects {
+        std::fs::write(path, report.rejects_csv())
+            .map_err(|e| CliError::new(1, format!("{}: {e}", path.display())))?;
+        println!("rejected rows written to {}", path.display());
+    }
+    println!("rows_per_second = {:.0} rows/s", report.rows_per_sec());
+    if a.strict && report.rejected > 0 {
+        return Err(CliError::new(
+            3,
+            format!("{} rows were rejected (--strict)", report.rejected),
+        ));
+    }
+    Ok(())
+}
+
+fn quality(workspace: &std::path::Path, stale_days: i64) -> Result<(), CliError> {
+    let store = Store::open_read_only(workspace)?;
+    let q = crate::ingest::quality::quality(&store, stale_days, now_utc())?;
+    print!("{}", q.to_text());
     Ok(())
 }

@@ -6,6 +6,7 @@
 //! from a newer Prism is refused and left byte-for-byte as it was.
 
 mod browse;
+mod import;
 mod query;
 mod read;
 pub mod schema;
@@ -21,6 +22,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 pub use browse::{Cell, ColumnInfo, TablePage};
+pub use import::{CustomerKeys, Write};
 pub use query::SqlValue;
 pub use read::{CellRef, RawEvent};
 pub use write::BulkLoad;

@@ -365,6 +365,74 @@ impl Store {
         Ok(())
     }
 
+    /// (first name, last name, email, customer id) of customers with a name
+    /// and an email, for finding likely duplicates.
+    pub fn customer_names(&self) -> Result<Vec<(String, String, String, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT first_name, coalesce(last_name, ''), email, external_id FROM customers
+                 WHERE first_name IS NOT NULL AND email IS NOT NULL",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    /// Customers without a value, per customer field.
+    pub fn missing_counts(&self) -> Result<Vec<(String, i64)>> {
+        let fields = self.customer_fields()?;
+        let exprs: Vec<String> = fields
+            .iter()
+            .map(|f| format!("count(*) - count({})", f.name))
+            .collect();
+        let sql = format!("SELECT {} FROM customers", exprs.join(", "));
+        self.conn
+            .query_row(&sql, [], |r| {
+                fields
+                    .iter()
+                    .enumerate()
+                    .map(|(i, f)| Ok((f.name.clone(), r.get::<_, i64>(i)?)))
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    /// Emails shared by more than one customer: (emails, customers).
+    pub fn duplicate_emails(&self) -> Result<(i64, i64)> {
+        self.conn
+            .query_row(
+                "SELECT count(*), coalesce(sum(n), 0) FROM
+                   (SELECT count(*) AS n FROM customers WHERE email IS NOT NULL
+                    GROUP BY lower(email) HAVING count(*) > 1)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// The newest event time of each event name.
+    pub fn newest_event_by_name(&self) -> Result<Vec<(String, i64)>> {
+        let mut out = Vec::new();
+        for name in self.event_names()? {
+            let t: Option<i64> = self
+                .conn
+                .query_row(
+                    "SELECT max(time) FROM events WHERE name = ?1",
+                    [&name],
+                    |r| r.get(0),
+                )
+                .map_err(|e| self.err(e))?;
+            if let Some(t) = t {
+                out.push((name, t));
+            }
+        }
+        Ok(out)
+    }
+
     /// How many events there are of each name.
     pub fn event_counts(&self) -> Result<Vec<(String, i64)>> {
         let mut stmt = self

@@ -132,6 +132,12 @@ CREATE TABLE scores (
     updated_at INTEGER NOT NULL
 ) STRICT;
 "#,
+    // 2 → 3: events keep the id their source gave them (an order id), so
+    // re-importing an updated file updates instead of duplicating.
+    r#"
+ALTER TABLE events ADD COLUMN source_key TEXT;
+CREATE UNIQUE INDEX events_source_key ON events(name, source_key) WHERE source_key IS NOT NULL;
+"#,
 ];
 
 /// The schema version this build of Prism writes.

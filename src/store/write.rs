@@ -14,9 +14,9 @@ use crate::model::{
 /// other readers until [`BulkLoad::commit`]; dropping it without committing
 /// (an error, a cancel) leaves the workspace exactly as it was.
 pub struct BulkLoad<'a> {
-    tx: Transaction<'a>,
-    path: String,
-    custom: Vec<FieldDef>,
+    pub(super) tx: Transaction<'a>,
+    pub(super) path: String,
+    pub(super) custom: Vec<FieldDef>,
     insert_customer_sql: String,
     rebuild_event_indexes: bool,
 }
@@ -166,7 +166,7 @@ pub(crate) fn add_custom_field(
 }
 
 impl BulkLoad<'_> {
-    fn err(&self, e: rusqlite::Error) -> StoreError {
+    pub(super) fn err(&self, e: rusqlite::Error) -> StoreError {
         StoreError::Sqlite {
             path: self.path.clone(),
             source: e,
@@ -330,7 +330,7 @@ fn insert_template(conn: &rusqlite::Connection, t: &Template) -> rusqlite::Resul
     Ok(conn.last_insert_rowid())
 }
 
-fn opt_text(s: &Option<String>) -> Value {
+pub(super) fn opt_text(s: &Option<String>) -> Value {
     match s {
         Some(s) => Value::Text(s.clone()),
         None => Value::Null,

@@ -48,7 +48,12 @@ impl Driver {
         ms
     }
 
-    fn run_until(&mut self, what: &str, limit: Duration, done: impl Fn(&PrismApp) -> bool) -> Result<(), String> {
+    fn run_until(
+        &mut self,
+        what: &str,
+        limit: Duration,
+        done: impl Fn(&PrismApp) -> bool,
+    ) -> Result<(), String> {
         let deadline = Instant::now() + limit;
         while !done(&self.app) {
             if Instant::now() > deadline {
@@ -90,7 +95,9 @@ pub fn run(workspace: PathBuf, segment: Option<String>, edits: usize) -> Result<
         frames: Vec::new(),
     };
     let started = Instant::now();
-    d.run_until("the engine", Duration::from_secs(600), |a| a.engine.is_some())?;
+    d.run_until("the engine", Duration::from_secs(600), |a| {
+        a.engine.is_some()
+    })?;
     let loaded = started.elapsed();
     if let Some(name) = segment {
         let id = d
@@ -138,7 +145,9 @@ pub fn run(workspace: PathBuf, segment: Option<String>, edits: usize) -> Result<
             }],
         );
         d.frames.clear();
-        d.run_until("the new count", Duration::from_secs(60), |a| a.segments.eval.shown > shown)?;
+        d.run_until("the new count", Duration::from_secs(60), |a| {
+            a.segments.eval.shown > shown
+        })?;
         // The frame that showed it is the last one run.
         let ms = t0.elapsed().as_secs_f64() * 1000.0;
         if typed {
@@ -146,7 +155,7 @@ pub fn run(workspace: PathBuf, segment: Option<String>, edits: usize) -> Result<
         } else {
             clicks.push(ms);
         }
-        busy_frames.extend(d.frames.drain(..));
+        busy_frames.append(&mut d.frames);
         // A few idle frames between edits.
         for _ in 0..5 {
             d.frame();
@@ -159,10 +168,22 @@ pub fn run(workspace: PathBuf, segment: Option<String>, edits: usize) -> Result<
     println!("edits = {}", clicks.len() + typing.len());
     println!("edit_to_count_p50 = {:.1} ms", p(&mut clicks.clone(), 50.0));
     println!("edit_to_count_p95 = {:.1} ms", p(&mut clicks, 95.0));
-    println!("typed_edit_to_count_p50 = {:.1} ms", p(&mut typing.clone(), 50.0));
+    println!(
+        "typed_edit_to_count_p50 = {:.1} ms",
+        p(&mut typing.clone(), 50.0)
+    );
     println!("typed_edit_to_count_p95 = {:.1} ms", p(&mut typing, 95.0));
-    println!("frame_while_counting_p50 = {:.2} ms", p(&mut busy_frames.clone(), 50.0));
-    println!("frame_while_counting_p95 = {:.2} ms", p(&mut busy_frames.clone(), 95.0));
-    println!("frame_while_counting_max = {:.2} ms", p(&mut busy_frames, 100.0));
+    println!(
+        "frame_while_counting_p50 = {:.2} ms",
+        p(&mut busy_frames.clone(), 50.0)
+    );
+    println!(
+        "frame_while_counting_p95 = {:.2} ms",
+        p(&mut busy_frames.clone(), 95.0)
+    );
+    println!(
+        "frame_while_counting_max = {:.2} ms",
+        p(&mut busy_frames, 100.0)
+    );
     Ok(())
 }

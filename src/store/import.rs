@@ -1,0 +1,360 @@
+//! What imports need beyond plain inserts: key lookups, updates that say
+//! whether anything changed, keyed events, upserts of the catalog, and the
+//! audit log, all inside the import's one transaction.
+
+use std::collections::{HashMap, HashSet};
+
+use rusqlite::types::Value;
+use rusqlite::{OptionalExtension, params};
+
+use super::Result;
+use super::read::import_from_row;
+use super::write::{BulkLoad, field_value_to_sql, opt_text};
+use crate::model::time::format_date;
+use crate::model::{Campaign, Customer, Event, FieldValue, ImportRecord, Product};
+
+/// The workspace's customers by their keys.
+#[derive(Debug, Default)]
+pub struct CustomerKeys {
+    pub by_external: HashMap<String, i64>,
+    pub by_email: HashMap<String, i64>,
+}
+
+/// What a write did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Write {
+    Inserted,
+    Updated,
+    Unchanged,
+}
+
+impl BulkLoad<'_> {
+    pub fn customer_keys(&self) -> Result<CustomerKeys> {
+        let mut keys = CustomerKeys::default();
+        let mut stmt = self
+            .tx
+            .prepare("SELECT id, external_id, email FROM customers")
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let id: i64 = r.get(0).map_err(|e| self.err(e))?;
+            let ext: String = r.get(1).map_err(|e| self.err(e))?;
+            let email: Option<String> = r.get(2).map_err(|e| self.err(e))?;
+            keys.by_external.insert(ext, id);
+            if let Some(e) = email {
+                keys.by_email.entry(e).or_insert(id);
+            }
+        }
+        Ok(keys)
+    }
+
+    /// The custom fields this load knows.
+    pub fn custom_field_names(&self) -> Vec<String> {
+        self.custom.iter().map(|f| f.name.clone()).collect()
+    }
+
+    /// Writes the non-empty values of `c` (its custom values that are not
+    /// null, and `consent` if given) over customer `id`; `Ok(true)` if
+    /// anything changed.
+    pub fn update_customer(
+        &mut self,
+        id: i64,
+        c: &Customer,
+        consent: Option<bool>,
+    ) -> Result<bool> {
+        let mut cols: Vec<(&str, Value)> = Vec::new();
+        let mut push = |name: &'static str, v: Value| {
+            if !matches!(v, Value::Null) {
+                cols.push((name, v));
+            }
+        };
+        push("email", opt_text(&c.email));
+        push("first_name", opt_text(&c.first_name));
+        push("last_name", opt_text(&c.last_name));
+        push(
+            "birth_date",
+            c.birth_date
+                .map(|d| Value::Text(format_date(d)))
+                .unwrap_or(Value::Null),
+        );
+        push("gender", opt_text(&c.gender));
+        push("city", opt_text(&c.city));
+        push("country", opt_text(&c.country));
+        push(
+            "signup_at",
+            c.signup_at.map(Value::Integer).unwrap_or(Value::Null),
+        );
+        let mut custom_cols: Vec<(String, Value)> = Vec::new();
+        for f in &self.custom {
+            if let Some(v) = c.custom.get(&f.name)
+                && *v != FieldValue::Null
+            {
+                custom_cols.push((f.name.clone(), field_value_to_sql(v, f.field_type)));
+            }
+        }
+        let mut names: Vec<String> = cols.iter().map(|(n, _)| n.to_string()).collect();
+        names.extend(custom_cols.iter().map(|(n, _)| n.clone()));
+        let mut values: Vec<Value> = cols.into_iter().map(|(_, v)| v).collect();
+        values.extend(custom_cols.into_iter().map(|(_, v)| v));
+        if let Some(b) = consent {
+            names.push("email_consent".into());
+            values.push(Value::Integer(b as i64));
+        }
+        if names.is_empty() {
+            return Ok(false);
+        }
+        // Only rows that differ are touched, so the change count says
+        // whether anything changed. Column names come from the schema.
+        let set = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| format!("{n} = ?{}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let differs = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| format!("{n} IS NOT ?{}", i + 2))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let sql = format!("UPDATE customers SET {set} WHERE id = ?1 AND ({differs})");
+        let mut all = vec![Value::Integer(id)];
+        all.extend(values);
+        let mut stmt = self.tx.prepare_cached(&sql).map_err(|e| self.err(e))?;
+        let n = stmt
+            .execute(rusqlite::params_from_iter(all))
+            .map_err(|e| self.err(e))?;
+        Ok(n > 0)
+    }
+
+    /// Inserts an event; with a source key, an event with the same name and
+    /// key is updated instead.
+    pub fn write_event(&mut self, e: &Event, source_key: Option<&str>) -> Result<Write> {
+        let props = e
+            .properties
+            .as_ref()
+            .map(|m| serde_json::Value::Object(m.clone()).to_string());
+        let Some(key) = source_key else {
+            let mut stmt = self
+                .tx
+                .prepare_cached(
+                    "INSERT INTO events(customer_id, name, time, value, product, category, campaign, properties)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                )
+                .map_err(|err| self.err(err))?;
+            stmt.execute(params![
+                e.customer_id,
+                e.name,
+                e.time,
+                e.value,
+                e.product,
+                e.category,
+                e.campaign,
+                props
+            ])
+            .map_err(|err| self.err(err))?;
+            return Ok(Write::Inserted);
+        };
+        let inserted = {
+            let mut stmt = self
+                .tx
+                .prepare_cached(
+                    "INSERT OR IGNORE INTO events(customer_id, name, time, value, product, category, campaign, properties, source_key)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                )
+                .map_err(|err| self.err(err))?;
+            stmt.execute(params![
+                e.customer_id,
+                e.name,
+                e.time,
+                e.value,
+                e.product,
+                e.category,
+                e.campaign,
+                props,
+                key
+            ])
+            .map_err(|err| self.err(err))?
+        };
+        if inserted > 0 {
+            return Ok(Write::Inserted);
+        }
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "UPDATE events SET customer_id = ?1, time = ?3, value = ?4, product = ?5, category = ?6,
+                        campaign = ?7, properties = ?8
+                 WHERE name = ?2 AND source_key = ?9
+                   AND (customer_id IS NOT ?1 OR time IS NOT ?3 OR value IS NOT ?4 OR product IS NOT ?5
+                        OR category IS NOT ?6 OR campaign IS NOT ?7 OR properties IS NOT ?8)",
+            )
+            .map_err(|err| self.err(err))?;
+        let n = stmt
+            .execute(params![
+                e.customer_id,
+                e.name,
+                e.time,
+                e.value,
+                e.product,
+                e.category,
+                e.campaign,
+                props,
+                key
+            ])
+            .map_err(|err| self.err(err))?;
+        Ok(if n > 0 {
+            Write::Updated
+        } else {
+            Write::Unchanged
+        })
+    }
+
+    /// Whether the workspace already has this exact event.
+    pub fn event_exists(&mut self, e: &Event) -> Result<bool> {
+        let props = e
+            .properties
+            .as_ref()
+            .map(|m| serde_json::Value::Object(m.clone()).to_string());
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "SELECT 1 FROM events WHERE customer_id = ?1 AND name = ?2 AND time = ?3
+                   AND value IS ?4 AND product IS ?5 AND category IS ?6 AND campaign IS ?7
+                   AND properties IS ?8 LIMIT 1",
+            )
+            .map_err(|err| self.err(err))?;
+        stmt.exists(params![
+            e.customer_id,
+            e.name,
+            e.time,
+            e.value,
+            e.product,
+            e.category,
+            e.campaign,
+            props
+        ])
+        .map_err(|err| self.err(err))
+    }
+
+    /// Event names the workspace has any events of.
+    pub fn event_names_present(&self) -> Result<HashSet<String>> {
+        let mut stmt = self
+            .tx
+            .prepare(
+                "WITH RECURSIVE n(name) AS (
+                   SELECT min(name) FROM events
+                   UNION ALL
+                   SELECT (SELECT min(name) FROM events WHERE name > n.name) FROM n WHERE n.name IS NOT NULL)
+                 SELECT name FROM n WHERE name IS NOT NULL",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<HashSet<_>>>()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn upsert_product(&mut self, p: &Product) -> Result<Write> {
+        let n = self
+            .tx
+            .execute(
+                "INSERT OR IGNORE INTO products(sku, name, category, price) VALUES (?1, ?2, ?3, ?4)",
+                params![p.sku, p.name, p.category, p.price],
+            )
+            .map_err(|e| self.err(e))?;
+        if n > 0 {
+            return Ok(Write::Inserted);
+        }
+        let n = self
+            .tx
+            .execute(
+                "UPDATE products SET name = ?2, category = coalesce(?3, category), price = coalesce(?4, price)
+                 WHERE sku = ?1 AND (name IS NOT ?2 OR (?3 IS NOT NULL AND category IS NOT ?3)
+                                     OR (?4 IS NOT NULL AND price IS NOT ?4))",
+                params![p.sku, p.name, p.category, p.price],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(if n > 0 {
+            Write::Updated
+        } else {
+            Write::Unchanged
+        })
+    }
+
+    pub fn upsert_campaign(&mut self, c: &Campaign) -> Result<Write> {
+        let n = self
+            .tx
+            .execute(
+                "INSERT OR IGNORE INTO campaigns(id, name, subject, sent_at) VALUES (?1, ?2, ?3, ?4)",
+                params![c.id, c.name, c.subject, c.sent_at],
+            )
+            .map_err(|e| self.err(e))?;
+        if n > 0 {
+            return Ok(Write::Inserted);
+        }
+        let n = self
+            .tx
+            .execute(
+                "UPDATE campaigns SET name = ?2, subject = coalesce(?3, subject), sent_at = coalesce(?4, sent_at)
+                 WHERE id = ?1 AND (name IS NOT ?2 OR (?3 IS NOT NULL AND subject IS NOT ?3)
+                                    OR (?4 IS NOT NULL AND sent_at IS NOT ?4))",
+                params![c.id, c.name, c.subject, c.sent_at],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(if n > 0 {
+            Write::Updated
+        } else {
+            Write::Unchanged
+        })
+    }
+
+    /// The last successful import of a file with this hash, as this kind.
+    pub fn import_by_hash(&self, hash: &str, kind: &str) -> Result<Option<ImportRecord>> {
+        self.tx
+            .query_row(
+                "SELECT id, started_at, finished_at, file_name, file_hash, file_size, kind, status,
+                        rows_read, inserted, updated, merged, rejected, report
+                 FROM imports WHERE file_hash = ?1 AND kind = ?2 AND status = 'ok'
+                 ORDER BY id DESC LIMIT 1",
+                params![hash, kind],
+                import_from_row,
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    pub fn record_import(&mut self, r: &ImportRecord) -> Result<i64> {
+        self.tx
+            .execute(
+                "INSERT INTO imports(started_at, finished_at, file_name, file_hash, file_size, kind,
+                                     status, rows_read, inserted, updated, merged, rejected, report)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                params![
+                    r.started_at,
+                    r.finished_at,
+                    r.file_name,
+                    r.file_hash,
+                    r.file_size,
+                    r.kind,
+                    r.status,
+                    r.rows_read,
+                    r.inserted,
+                    r.updated,
+                    r.merged,
+                    r.rejected,
+                    r.report
+                ],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(self.tx.last_insert_rowid())
+    }
+
+    /// Gives up: nothing of this load is kept.
+    pub fn rollback(self) -> Result<()> {
+        let path = self.path.clone();
+        self.tx
+            .rollback()
+            .map_err(|e| super::StoreError::Sqlite { path, source: e })
+    }
+}
