@@ -28,9 +28,9 @@ use source::{Row, Value};
 use values::{DateFormat, normalize_email, parse_bool, parse_instant_lenient, parse_number};
 
 use crate::model::time::now_utc;
-use crate::model::{Campaign, Customer, Event, FieldType, FieldValue, Product};
+use crate::model::{Campaign, Customer, FieldType, FieldValue, Product};
 use crate::progress::Progress;
-use crate::store::{Store, StoreError};
+use crate::store::{NewEvent, Store, StoreError};
 
 /// Text values longer than this are refused.
 pub const MAX_TEXT: usize = 1 << 20;
@@ -177,7 +177,7 @@ pub(crate) enum Parsed {
         row: u64,
         line: u64,
         key: String,
-        event: Event,
+        event: NewEvent,
         source_key: Option<String>,
     },
     Product(Product),
@@ -528,8 +528,9 @@ impl Converter {
             Err(r) => return Parsed::Rejected(r),
         };
         let properties = match self.customs(row) {
-            Ok(c) if c.iter().any(|(_, v)| *v != FieldValue::Null) => Some(
-                c.into_iter()
+            Ok(c) if c.iter().any(|(_, v)| *v != FieldValue::Null) => {
+                let map: serde_json::Map<String, serde_json::Value> = c
+                    .into_iter()
                     .filter(|(_, v)| *v != FieldValue::Null)
                     .map(|(k, v)| {
                         let j = match v {
@@ -540,8 +541,9 @@ impl Converter {
                         };
                         (k, j)
                     })
-                    .collect(),
-            ),
+                    .collect();
+                Some(serde_json::Value::Object(map).to_string())
+            }
             Ok(_) => None,
             Err(r) => return Parsed::Rejected(r),
         };
@@ -549,8 +551,7 @@ impl Converter {
             row: row.number,
             line: row.line,
             key,
-            event: Event {
-                id: 0,
+            event: NewEvent {
                 customer_id: 0,
                 name,
                 time,

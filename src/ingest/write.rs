@@ -8,8 +8,9 @@ use super::mapping::{CustomerKey, Kind, Mapping, Target};
 use super::report::{ImportReport, LikelyDuplicate, MAX_NOTES};
 use super::values::edit_distance;
 use super::{ImportError, ImportOptions, Parsed};
-use crate::model::{Customer, Event};
-use crate::store::{BulkLoad, CustomerKeys, Write};
+use crate::model::Customer;
+use crate::store::{BulkLoad, CustomerKeys, NewEvent, Write};
+use rustc_hash::FxHashSet;
 
 pub(super) struct Writer<'l, 'a, 'r> {
     load: &'l mut BulkLoad<'a>,
@@ -22,7 +23,9 @@ pub(super) struct Writer<'l, 'a, 'r> {
     created: HashSet<i64>,
     create_missing: bool,
     /// Content hashes of events seen in this file.
-    seen_events: HashSet<u64>,
+    seen_events: FxHashSet<u64>,
+    /// Events waiting to be inserted at the end of the batch.
+    pending: Vec<NewEvent>,
     /// Check new events against those already in the workspace.
     check_existing: bool,
     names_present: HashSet<String>,
@@ -32,8 +35,8 @@ pub(super) struct Writer<'l, 'a, 'r> {
     customer_column: Option<String>,
 }
 
-fn event_hash(e: &Event) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
+fn event_hash(e: &NewEvent) -> u64 {
+    let mut h = rustc_hash::FxHasher::default();
     e.customer_id.hash(&mut h);
     e.name.hash(&mut h);
     e.time.hash(&mut h);
@@ -41,10 +44,7 @@ fn event_hash(e: &Event) -> u64 {
     e.product.hash(&mut h);
     e.category.hash(&mut h);
     e.campaign.hash(&mut h);
-    e.properties
-        .as_ref()
-        .map(|p| serde_json::Value::Object(p.clone()).to_string())
-        .hash(&mut h);
+    e.properties.hash(&mut h);
     h.finish()
 }
 
@@ -88,7 +88,8 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
             touched: HashMap::new(),
             created: HashSet::new(),
             create_missing: options.create_missing_customers,
-            seen_events: HashSet::new(),
+            seen_events: FxHashSet::default(),
+            pending: Vec::new(),
             check_existing: has_events,
             names_present,
             imported_people: Vec::new(),
@@ -127,6 +128,10 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
                 },
             }
         }
+        let pending = std::mem::take(&mut self.pending);
+        self.load.insert_events(&pending)?;
+        self.pending = pending;
+        self.pending.clear();
         Ok(())
     }
 
@@ -206,7 +211,7 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
         row: u64,
         line: u64,
         key: String,
-        mut e: Event,
+        mut e: NewEvent,
         source_key: Option<String>,
     ) -> Result<(), ImportError> {
         let found = match self.key {
@@ -243,8 +248,9 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
             }
         };
         e.customer_id = id;
+        let time = e.time;
         let outcome = if let Some(k) = source_key.as_deref() {
-            self.load.write_event(&e, Some(k))?
+            self.load.write_keyed_event(&e, k)?
         } else {
             let h = event_hash(&e);
             if !self.seen_events.insert(h) {
@@ -260,7 +266,8 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
             {
                 Write::Unchanged
             } else {
-                self.load.write_event(&e, None)?
+                self.pending.push(e);
+                Write::Inserted
             }
         };
         match outcome {
@@ -269,8 +276,8 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
             Write::Unchanged => self.report.unchanged += 1,
         }
         self.report.event_range = Some(match self.report.event_range {
-            None => (e.time, e.time),
-            Some((lo, hi)) => (lo.min(e.time), hi.max(e.time)),
+            None => (time, time),
+            Some((lo, hi)) => (lo.min(time), hi.max(time)),
         });
         Ok(())
     }

@@ -2,22 +2,37 @@
 //! whether anything changed, keyed events, upserts of the catalog, and the
 //! audit log, all inside the import's one transaction.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use rustc_hash::FxHashMap;
 
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, params};
 
-use super::Result;
 use super::read::import_from_row;
 use super::write::{BulkLoad, field_value_to_sql, opt_text};
+use super::{Result, StoreError};
 use crate::model::time::format_date;
-use crate::model::{Campaign, Customer, Event, FieldValue, ImportRecord, Product};
+use crate::model::{Campaign, Customer, FieldValue, ImportRecord, Product};
 
 /// The workspace's customers by their keys.
 #[derive(Debug, Default)]
 pub struct CustomerKeys {
-    pub by_external: HashMap<String, i64>,
-    pub by_email: HashMap<String, i64>,
+    pub by_external: FxHashMap<String, i64>,
+    pub by_email: FxHashMap<String, i64>,
+}
+
+/// An event to import; `properties` is JSON text.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct NewEvent {
+    pub customer_id: i64,
+    pub name: String,
+    pub time: i64,
+    pub value: Option<f64>,
+    pub product: Option<String>,
+    pub category: Option<String>,
+    pub campaign: Option<String>,
+    pub properties: Option<String>,
 }
 
 /// What a write did.
@@ -127,34 +142,41 @@ impl BulkLoad<'_> {
         Ok(n > 0)
     }
 
-    /// Inserts an event; with a source key, an event with the same name and
-    /// key is updated instead.
-    pub fn write_event(&mut self, e: &Event, source_key: Option<&str>) -> Result<Write> {
-        let props = e
-            .properties
-            .as_ref()
-            .map(|m| serde_json::Value::Object(m.clone()).to_string());
-        let Some(key) = source_key else {
-            let mut stmt = self
-                .tx
-                .prepare_cached(
-                    "INSERT INTO events(customer_id, name, time, value, product, category, campaign, properties)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                )
-                .map_err(|err| self.err(err))?;
-            stmt.execute(params![
-                e.customer_id,
-                e.name,
-                e.time,
-                e.value,
-                e.product,
-                e.category,
-                e.campaign,
-                props
-            ])
+    /// Inserts events in one go (one prepared statement for the lot).
+    pub fn insert_events(&mut self, rows: &[NewEvent]) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut stmt = self
+            .tx
+            .prepare_cached(
+                "INSERT INTO events(customer_id, name, time, value, product, category, campaign, properties)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )
             .map_err(|err| self.err(err))?;
-            return Ok(Write::Inserted);
-        };
+        for e in rows {
+            let r = (|| {
+                stmt.raw_bind_parameter(1, e.customer_id)?;
+                stmt.raw_bind_parameter(2, e.name.as_str())?;
+                stmt.raw_bind_parameter(3, e.time)?;
+                stmt.raw_bind_parameter(4, e.value)?;
+                stmt.raw_bind_parameter(5, e.product.as_deref())?;
+                stmt.raw_bind_parameter(6, e.category.as_deref())?;
+                stmt.raw_bind_parameter(7, e.campaign.as_deref())?;
+                stmt.raw_bind_parameter(8, e.properties.as_deref())?;
+                stmt.raw_execute()
+            })();
+            r.map_err(|err| StoreError::Sqlite {
+                path: self.path.clone(),
+                source: err,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Writes an event that has a source key: inserted, or the event with
+    /// the same name and key updated.
+    pub fn write_keyed_event(&mut self, e: &NewEvent, key: &str) -> Result<Write> {
         let inserted = {
             let mut stmt = self
                 .tx
@@ -171,7 +193,7 @@ impl BulkLoad<'_> {
                 e.product,
                 e.category,
                 e.campaign,
-                props,
+                e.properties,
                 key
             ])
             .map_err(|err| self.err(err))?
@@ -198,7 +220,7 @@ impl BulkLoad<'_> {
                 e.product,
                 e.category,
                 e.campaign,
-                props,
+                e.properties,
                 key
             ])
             .map_err(|err| self.err(err))?;
@@ -210,11 +232,7 @@ impl BulkLoad<'_> {
     }
 
     /// Whether the workspace already has this exact event.
-    pub fn event_exists(&mut self, e: &Event) -> Result<bool> {
-        let props = e
-            .properties
-            .as_ref()
-            .map(|m| serde_json::Value::Object(m.clone()).to_string());
+    pub fn event_exists(&mut self, e: &NewEvent) -> Result<bool> {
         let mut stmt = self
             .tx
             .prepare_cached(
@@ -231,7 +249,7 @@ impl BulkLoad<'_> {
             e.product,
             e.category,
             e.campaign,
-            props
+            e.properties
         ])
         .map_err(|err| self.err(err))
     }

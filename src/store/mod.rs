@@ -22,7 +22,7 @@ use std::time::Duration;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
 pub use browse::{Cell, ColumnInfo, TablePage};
-pub use import::{CustomerKeys, Write};
+pub use import::{CustomerKeys, NewEvent, Write};
 pub use query::SqlValue;
 pub use read::{CellRef, RawEvent};
 pub use write::BulkLoad;

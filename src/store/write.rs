@@ -27,6 +27,10 @@ impl Store {
     pub fn bulk_load(&mut self, fast_events: bool) -> Result<BulkLoad<'_>> {
         let custom = self.custom_fields()?;
         let path = self.path.display().to_string();
+        // A bigger page cache keeps a large load from re-reading pages.
+        let _ = self.conn.pragma_update(None, "cache_size", -262_144);
+        // Index builds at commit sort on two threads.
+        let _ = self.conn.pragma_update(None, "threads", 2);
         let tx = self.conn.transaction().map_err(|e| StoreError::Sqlite {
             path: path.clone(),
             source: e,

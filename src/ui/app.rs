@@ -7,6 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::commands::UiCommand;
 use super::data_screen::DataScreen;
+use super::import_wizard::{ImportMsg, ImportWizard};
+use super::quality_view::QualityView;
 use super::segments::{self, SegMsg, SegmentsScreen};
 use super::{data_screen, placeholder_screens, status_bar, top_bar};
 use crate::app::Screen;
@@ -68,6 +70,8 @@ pub enum Msg {
         result: Result<Loaded, String>,
     },
     Segments(SegMsg),
+    Import(ImportMsg),
+    Quality(Result<crate::ingest::quality::QualityReport, String>),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,6 +94,8 @@ pub struct PrismApp {
     /// What segment rules can refer to in the open workspace.
     pub schema: Option<Arc<Schema>>,
     pub segments: SegmentsScreen,
+    pub import: ImportWizard,
+    pub quality: QualityView,
     /// Messages waiting in the error dialog.
     pub errors: Vec<String>,
     started_up: bool,
@@ -109,6 +115,8 @@ impl PrismApp {
             engine: None,
             schema: None,
             segments: SegmentsScreen::default(),
+            import: ImportWizard::default(),
+            quality: QualityView::default(),
             errors: Vec::new(),
             started_up: false,
             shown_reported: false,
@@ -160,6 +168,7 @@ impl PrismApp {
                 Ok(info) => {
                     self.settings.last_workspace = Some(info.path.clone());
                     self.data.workspace_changed(&info);
+                    self.quality.invalidate();
                     self.engine = None;
                     self.schema = None;
                     self.load_engine(info.path.clone());
@@ -211,6 +220,8 @@ impl PrismApp {
                 }
             }
             Msg::Segments(m) => segments::handle(self, m),
+            Msg::Import(m) => super::import_wizard::handle(self, m),
+            Msg::Quality(r) => self.quality.result = Some(r),
         }
     }
 
@@ -329,6 +340,20 @@ impl PrismApp {
         self.errors.extend(self.jobs.take_failures());
         for command in UiCommand::pressed(&ctx) {
             self.run_command(&ctx, command);
+        }
+        // A file dropped on the window starts an import.
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .collect()
+        });
+        if let Some(path) = dropped.into_iter().next()
+            && self.workspace.is_some()
+        {
+            self.screen = Screen::Data;
+            ImportWizard::start(self, path);
         }
 
         let mut commands = Vec::new();

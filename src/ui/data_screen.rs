@@ -20,6 +20,8 @@ const MAX_PAGES: usize = 64;
 #[derive(Default)]
 pub struct DataScreen {
     pub selected_table: Option<String>,
+    /// The data-quality view instead of a table.
+    pub show_quality: bool,
     workspace: Option<PathBuf>,
     total_rows: u64,
     columns: Vec<ColumnInfo>,
@@ -33,8 +35,10 @@ impl DataScreen {
         let keep = self.selected_table.clone().filter(|t| {
             self.workspace.as_ref() == Some(&info.path) && info.tables.iter().any(|s| &s.name == t)
         });
+        let show_quality = self.show_quality;
         *self = DataScreen {
             workspace: Some(info.path.clone()),
+            show_quality,
             ..DataScreen::default()
         };
         if let Some(t) = keep.or_else(|| Some("customers".to_string())) {
@@ -137,10 +141,44 @@ pub fn data_screen_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
         .resizable(true)
         .default_size(220.0)
         .show(ui, |ui| tables_ui(ui, app, &info));
-    egui::CentralPanel::default().show(ui, |ui| table_browser_ui(ui, app));
+    egui::CentralPanel::default().show(ui, |ui| {
+        if app.import.open {
+            super::import_wizard::import_wizard_ui(ui, app);
+        } else if app.data.show_quality {
+            super::quality_view::quality_view_ui(ui, app);
+        } else {
+            table_browser_ui(ui, app);
+        }
+    });
+    if ui.ctx().input(|i| !i.raw.hovered_files.is_empty()) {
+        egui::Area::new(egui::Id::unique("drop_hint"))
+            .anchor(egui::Align2::CENTER_CENTER, egui::vec2(0.0, 0.0))
+            .show(ui.ctx(), |ui| {
+                egui::Frame::popup(ui.style()).show(ui, |ui| {
+                    ui.heading("Drop the file to import it");
+                });
+            });
+    }
 }
 
 fn tables_ui(ui: &mut egui::Ui, app: &mut PrismApp, info: &WorkspaceInfo) {
+    ui.horizontal(|ui| {
+        if ui
+            .button("Import file…")
+            .on_hover_text("CSV, TSV, JSON Lines, Parquet or Excel; or drop a file on the window")
+            .clicked()
+        {
+            super::import_wizard::ImportWizard::pick(app);
+        }
+        if ui
+            .selectable_label(app.data.show_quality, "Data quality")
+            .clicked()
+        {
+            app.data.show_quality = !app.data.show_quality;
+            app.import.open = false;
+        }
+    });
+    ui.separator();
     ui.heading("Tables");
     ui.add_space(4.0);
     egui::Grid::new("tables_grid")
@@ -149,8 +187,12 @@ fn tables_ui(ui: &mut egui::Ui, app: &mut PrismApp, info: &WorkspaceInfo) {
         .show(ui, |ui| {
             for t in &info.tables {
                 let selected = app.data.selected_table.as_deref() == Some(t.name.as_str());
-                if ui.selectable_label(selected, t.name.as_str()).clicked() && !selected {
-                    app.data.select(info, &t.name);
+                if ui.selectable_label(selected, t.name.as_str()).clicked() {
+                    app.data.show_quality = false;
+                    app.import.open = false;
+                    if !selected {
+                        app.data.select(info, &t.name);
+                    }
                 }
                 ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                     ui.weak(format_count(t.rows));

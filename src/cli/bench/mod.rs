@@ -8,6 +8,7 @@ use std::time::Instant;
 use clap::Subcommand;
 
 mod engine;
+mod import;
 
 use super::CliError;
 use crate::app::workspace::{data_dir, ensure_sample_workspace, sample_workspace_path};
@@ -24,6 +25,20 @@ pub enum BenchCommand {
         /// How many launches to time.
         #[arg(long, default_value_t = 5)]
         runs: usize,
+    },
+    /// Import CSVs of customers and events into a fresh workspace: rows per
+    /// second and peak memory, and sqlite3's `.import` of the same events.
+    Import {
+        /// Where the CSVs are written (once) and the workspace built.
+        #[arg(long, default_value = "bench-data")]
+        dir: PathBuf,
+        #[arg(long, default_value_t = 1_000_000)]
+        customers: u64,
+        #[arg(long, default_value_t = 10_000_000)]
+        events: u64,
+        /// Keep the workspace afterwards.
+        #[arg(long)]
+        keep: bool,
     },
     /// The Segments screen driven headless: edit-to-count latency and
     /// frame times while counts compute.
@@ -61,6 +76,12 @@ pub enum BenchCommand {
 pub fn run(what: BenchCommand) -> Result<(), CliError> {
     match what {
         BenchCommand::Startup { workspace, runs } => startup(workspace, runs),
+        BenchCommand::Import {
+            dir,
+            customers,
+            events,
+            keep,
+        } => import::run(dir, customers, events, keep),
         BenchCommand::Ui { .. } => Err(CliError::new(1, "`bench ui` is run by the app entry")),
         BenchCommand::Engine {
             workspace,

@@ -1,0 +1,163 @@
+//! `prism bench import`: CSVs of customers and events imported into a fresh
+//! workspace; rows per second and peak memory; and the same events file
+//! through `sqlite3 :memory: .import` for comparison.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use super::peak_rss;
+use crate::cli::{CliError, TermProgress};
+use crate::ingest::{ImportOptions, Kind, import_file};
+use crate::model::time::{DAY, parse_instant};
+use crate::progress::NoProgress;
+use crate::sample::rng::Rng;
+use crate::sample::{SampleOptions, write_csv};
+
+/// Resets this process's peak RSS (Linux: `echo 5 > /proc/self/clear_refs`).
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// An events CSV with exactly `n` rows over customers `C0000001…`.
+fn write_events(path: &Path, n: u64, customers: u64) -> Result<(), CliError> {
+    let io = |e: std::io::Error| CliError::new(1, format!("{}: {e}", path.display()));
+    let mut w = BufWriter::with_capacity(1 << 20, std::fs::File::create(path).map_err(io)?);
+    writeln!(w, "customer_id,event,timestamp,value,product_sku,category").map_err(io)?;
+    let names = [
+        "page_view",
+        "product_view",
+        "add_to_cart",
+        "email_open",
+        "order",
+    ];
+    let cats = ["Apparel", "Shoes", "Home", "Books", "Toys"];
+    let end = parse_instant("2026-11-01").unwrap_or(0);
+    let mut rng = Rng::new(7);
+    for _ in 0..n {
+        let c = rng.range(1, customers as i64 + 1);
+        let name = names[rng.index(names.len())];
+        let t = end - rng.range(0, 700 * DAY);
+        let ts = crate::model::time::format_ts(t);
+        if name == "order" || name == "add_to_cart" {
+            let v = rng.range(500, 50_000) as f64 / 100.0;
+            let cat = cats[rng.index(cats.len())];
+            writeln!(
+                w,
+                "C{c:07},{name},{ts},{v:.2},SKU-{},{cat}",
+                rng.range(1, 300)
+            )
+            .map_err(io)?;
+        } else {
+            writeln!(w, "C{c:07},{name},{ts},,,").map_err(io)?;
+        }
+    }
+    w.flush().map_err(io)
+}
+
+pub fn run(dir: PathBuf, customers: u64, events: u64, keep: bool) -> Result<(), CliError> {
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| CliError::new(1, format!("{}: {e}", dir.display())))?;
+    let customers_csv = dir.join(format!("customers-{customers}.csv"));
+    let events_csv = dir.join(format!("events-{events}.csv"));
+    if !customers_csv.exists() {
+        eprintln!("writing {}", customers_csv.display());
+        let opts = SampleOptions {
+            as_of: parse_instant("2026-11-01").unwrap_or(0),
+            ..SampleOptions::new(customers)
+        };
+        let tmp = dir.join("sample-csv");
+        write_csv(&opts, &tmp, &TermProgress::new())
+            .map_err(|e| CliError::new(1, e.to_string()))?;
+        std::fs::rename(tmp.join("customers.csv"), &customers_csv)
+            .map_err(|e| CliError::new(1, e.to_string()))?;
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+    if !events_csv.exists() {
+        eprintln!("writing {}", events_csv.display());
+        write_events(&events_csv, events, customers)?;
+    }
+    let ws = dir.join("import-bench.prism");
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = ws.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+
+    reset_peak();
+    let t = Instant::now();
+    let r = import_file(
+        &ws,
+        &customers_csv,
+        &ImportOptions {
+            kind: Some(Kind::Customers),
+            ..Default::default()
+        },
+        &NoProgress,
+    )
+    .map_err(|e| CliError::new(1, e.to_string()))?;
+    let secs = t.elapsed().as_secs_f64();
+    println!("customers_rows = {}", r.rows_read);
+    println!("customers_import = {secs:.2} s");
+    println!(
+        "customers_rows_per_second = {:.0} rows/s",
+        r.rows_read as f64 / secs
+    );
+    println!(
+        "customers_peak_rss = {:.0} MB",
+        peak_rss().unwrap_or(0) as f64 / 1e6
+    );
+
+    reset_peak();
+    let t = Instant::now();
+    let r = import_file(
+        &ws,
+        &events_csv,
+        &ImportOptions {
+            kind: Some(Kind::Events),
+            ..Default::default()
+        },
+        &NoProgress,
+    )
+    .map_err(|e| CliError::new(1, e.to_string()))?;
+    let secs = t.elapsed().as_secs_f64();
+    println!("events_rows = {}", r.rows_read);
+    println!("events_inserted = {}", r.inserted);
+    println!("events_import = {secs:.2} s");
+    println!(
+        "events_rows_per_second = {:.0} rows/s",
+        r.rows_read as f64 / secs
+    );
+    println!(
+        "events_peak_rss = {:.0} MB",
+        peak_rss().unwrap_or(0) as f64 / 1e6
+    );
+
+    // The same events file through the sqlite3 shell, into memory.
+    let t = Instant::now();
+    let out = Command::new("sqlite3")
+        .arg(":memory:")
+        .arg(format!(".import --csv {} events", events_csv.display()))
+        .output();
+    match out {
+        Ok(o) if o.status.success() => {
+            let s = t.elapsed().as_secs_f64();
+            println!("sqlite3_import = {s:.2} s");
+            println!("ratio_vs_sqlite3 = {:.1} x", s / secs);
+        }
+        Ok(o) => println!(
+            "sqlite3_import = failed ({})",
+            String::from_utf8_lossy(&o.stderr).trim()
+        ),
+        Err(e) => println!("sqlite3_import = unavailable ({e}; install the sqlite3 package)"),
+    }
+    if !keep {
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = ws.as_os_str().to_owned();
+            p.push(suffix);
+            let _ = std::fs::remove_file(PathBuf::from(p));
+        }
+    }
+    Ok(())
+}

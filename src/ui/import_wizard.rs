@@ -1,0 +1,577 @@
+//! The import wizard in the Data screen: drop a file or pick one → preview
+//! → mapping (detected, editable) → kind and key → validation report →
+//! import, with progress (rows/s, time left) and cancel.
+
+use std::path::PathBuf;
+
+use super::app::{Msg, PrismApp};
+use super::data_screen::format_count;
+use crate::ingest::mapping::{ColumnMap, CustomerKey, Kind, Mapping, Target, auto_map};
+use crate::ingest::values::DateFormat;
+use crate::ingest::{ImportOptions, ImportReport, Preview, import_file, preview};
+use crate::model::FieldType;
+
+pub enum ImportMsg {
+    Picked(Option<PathBuf>),
+    Previewed(PathBuf, Result<Preview, String>),
+    Finished {
+        dry_run: bool,
+        result: Box<Result<ImportReport, String>>,
+    },
+    RejectsSaved(Result<String, String>),
+}
+
+#[derive(Default)]
+pub struct ImportWizard {
+    pub open: bool,
+    pub path: Option<PathBuf>,
+    pub preview: Option<Result<Preview, String>>,
+    pub mapping: Option<Mapping>,
+    pub date_format: Option<DateFormat>,
+    pub create_missing: bool,
+    /// An import (or a dry run, `true`) is under way.
+    pub running: Option<bool>,
+    pub report: Option<Result<ImportReport, String>>,
+    pub saved_rejects: Option<String>,
+}
+
+impl ImportWizard {
+    /// Starts the wizard on a file (picked or dropped).
+    pub fn start(app: &mut PrismApp, path: PathBuf) {
+        app.import = ImportWizard {
+            open: true,
+            path: Some(path.clone()),
+            ..ImportWizard::default()
+        };
+        let p = path.clone();
+        app.jobs
+            .spawn("import-preview", "Reading the file", move |_| {
+                Msg::Import(ImportMsg::Previewed(
+                    p.clone(),
+                    preview(&p, &ImportOptions::default(), 50).map_err(|e| e.to_string()),
+                ))
+            });
+    }
+
+    pub fn pick(app: &mut PrismApp) {
+        app.jobs.spawn("file-dialog", "Waiting for a file", |_| {
+            let path = rfd::FileDialog::new()
+                .add_filter(
+                    "Data files",
+                    &["csv", "tsv", "txt", "jsonl", "ndjson", "parquet", "xlsx"],
+                )
+                .pick_file();
+            Msg::Import(ImportMsg::Picked(path))
+        });
+    }
+}
+
+pub fn handle(app: &mut PrismApp, msg: ImportMsg) {
+    match msg {
+        ImportMsg::Picked(Some(path)) => ImportWizard::start(app, path),
+        ImportMsg::Picked(None) => {}
+        ImportMsg::Previewed(path, result) => {
+            if app.import.path.as_ref() != Some(&path) {
+                return;
+            }
+            app.import.mapping = result.as_ref().ok().map(|p| p.mapping.clone());
+            app.import.preview = Some(result);
+        }
+        ImportMsg::Finished { dry_run, result } => {
+            app.import.running = None;
+            let result = *result;
+            let imported = !dry_run && result.as_ref().is_ok_and(|r| r.already_imported.is_none());
+            app.import.report = Some(result);
+            if imported && let Some(ws) = app.workspace.as_ref().map(|w| w.path.clone()) {
+                // New rows: reread the tables and rebuild the engine.
+                app.open_workspace(ws, None);
+            }
+        }
+        ImportMsg::RejectsSaved(r) => match r {
+            Ok(p) => app.import.saved_rejects = Some(p),
+            Err(e) => app.errors.push(e),
+        },
+    }
+}
+
+fn run(app: &mut PrismApp, dry_run: bool) {
+    let (Some(ws), Some(path), Some(mapping)) = (
+        app.workspace.as_ref().map(|w| w.path.clone()),
+        app.import.path.clone(),
+        app.import.mapping.clone(),
+    ) else {
+        return;
+    };
+    let options = ImportOptions {
+        kind: Some(mapping.kind),
+        event_name: mapping.event_name.clone(),
+        mapping: Some(mapping),
+        date_format: app.import.date_format,
+        create_missing_customers: app.import.create_missing,
+        dry_run,
+        ..ImportOptions::default()
+    };
+    app.import.running = Some(dry_run);
+    app.import.report = None;
+    app.import.saved_rejects = None;
+    let label = if dry_run {
+        "Checking the file"
+    } else {
+        "Importing"
+    };
+    app.jobs.spawn("import", label, move |ctx| {
+        let result = import_file(&ws, &path, &options, ctx).map_err(|e| e.to_string());
+        Msg::Import(ImportMsg::Finished {
+            dry_run,
+            result: Box::new(result),
+        })
+    });
+}
+
+fn save_rejects(app: &mut PrismApp, csv: String) {
+    app.jobs
+        .spawn("file-dialog", "Saving rejected rows", move |_| {
+            let Some(path) = rfd::FileDialog::new()
+                .add_filter("CSV", &["csv"])
+                .set_file_name("rejected-rows.csv")
+                .save_file()
+            else {
+                return Msg::Import(ImportMsg::RejectsSaved(Err("Not saved".into())));
+            };
+            let r = std::fs::write(&path, csv)
+                .map(|_| path.display().to_string())
+                .map_err(|e| format!("{}: {e}", path.display()));
+            Msg::Import(ImportMsg::RejectsSaved(r))
+        });
+}
+
+/// Target choices for a column of `kind`: (label, target).
+fn choices(kind: Kind, column: &str) -> Vec<(String, Target)> {
+    let mut out = vec![("Skip".to_string(), Target::Skip)];
+    for f in kind.fields() {
+        out.push((
+            f.label.to_string(),
+            Target::Field {
+                name: f.name.to_string(),
+            },
+        ));
+    }
+    if matches!(kind, Kind::Customers | Kind::Events) {
+        let what = if kind == Kind::Customers {
+            "Custom field"
+        } else {
+            "Event property"
+        };
+        for t in FieldType::ALL {
+            out.push((
+                format!("{what} ({t})"),
+                Target::Custom {
+                    name: crate::ingest::mapping::normalize_header(column),
+                    field_type: t,
+                },
+            ));
+        }
+    }
+    out
+}
+
+fn target_label(kind: Kind, t: &Target) -> String {
+    match t {
+        Target::Skip => "Skip".into(),
+        Target::Field { name } => kind
+            .fields()
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.label.to_string())
+            .unwrap_or_else(|| name.clone()),
+        Target::Custom { name, field_type } => {
+            let what = if kind == Kind::Customers {
+                "custom"
+            } else {
+                "property"
+            };
+            format!("{name} ({what} {field_type})")
+        }
+    }
+}
+
+pub fn import_wizard_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
+    let file_name = app
+        .import
+        .path
+        .as_ref()
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut close = false;
+    ui.horizontal(|ui| {
+        ui.heading(format!("Import {file_name}"));
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if ui.button("Close").clicked() {
+                close = true;
+            }
+        });
+    });
+    if close {
+        app.import = ImportWizard::default();
+        return;
+    }
+    ui.separator();
+    let preview = match &app.import.preview {
+        None => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Reading the file…");
+            });
+            return;
+        }
+        Some(Err(e)) => {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+            return;
+        }
+        Some(Ok(p)) => p.clone(),
+    };
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            ui.label(format!(
+                "{} · {} · {} columns",
+                preview.sniffed.format.describe(),
+                human_size(preview.sniffed.size),
+                preview.sniffed.headers.len()
+            ));
+            if preview.sniffed.encoding == crate::ingest::source::Encoding::Latin1 {
+                ui.colored_label(
+                    ui.visuals().warn_fg_color,
+                    "Not UTF-8: read as Latin-1 (ISO-8859-1).",
+                );
+            }
+            settings_ui(ui, app, &preview);
+            ui.add_space(6.0);
+            mapping_ui(ui, app, &preview);
+            ui.add_space(6.0);
+            sample_ui(ui, &preview);
+            ui.add_space(6.0);
+            actions_ui(ui, app);
+            report_ui(ui, app);
+        });
+}
+
+fn human_size(n: u64) -> String {
+    if n >= 1_000_000 {
+        format!("{:.1} MB", n as f64 / 1e6)
+    } else {
+        format!("{:.1} KB", n as f64 / 1e3)
+    }
+}
+
+fn settings_ui(ui: &mut egui::Ui, app: &mut PrismApp, preview: &Preview) {
+    let Some(mapping) = app.import.mapping.as_mut() else {
+        return;
+    };
+    egui::Grid::new("import_settings")
+        .num_columns(2)
+        .show(ui, |ui| {
+            ui.label("The file holds");
+            let before = mapping.kind;
+            egui::ComboBox::from_id_salt("import_kind")
+                .selected_text(mapping.kind.key())
+                .show_ui(ui, |ui| {
+                    for k in Kind::ALL {
+                        ui.selectable_value(&mut mapping.kind, k, k.key());
+                    }
+                })
+                .response
+                .accessible_name("Kind of data");
+            if mapping.kind != before {
+                // Map again for the new kind, from the same sample.
+                let kind = mapping.kind;
+                let mut m = auto_map(kind, &preview.sniffed.headers, &preview.rows, None);
+                if kind == Kind::Events && m.column_of("event").is_none() {
+                    m.event_name = app
+                        .import
+                        .path
+                        .as_deref()
+                        .and_then(crate::ingest::event_name_from_file);
+                }
+                *mapping = m;
+            }
+            ui.end_row();
+            if matches!(mapping.kind, Kind::Customers | Kind::Events) {
+                ui.label("Customers are found by");
+                egui::ComboBox::from_id_salt("import_key")
+                    .selected_text(match mapping.key {
+                        CustomerKey::Id => "customer id",
+                        CustomerKey::Email => "email",
+                    })
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut mapping.key, CustomerKey::Id, "customer id");
+                        ui.selectable_value(&mut mapping.key, CustomerKey::Email, "email");
+                    })
+                    .response
+                    .accessible_name("Customer key");
+                ui.end_row();
+            }
+            if mapping.kind == Kind::Events && mapping.column_of("event").is_none() {
+                ui.label("Every row is the event");
+                let mut name = mapping.event_name.clone().unwrap_or_default();
+                if ui
+                    .add(egui::TextEdit::singleline(&mut name).hint_text("Event name"))
+                    .accessible_name("Event name")
+                    .changed()
+                {
+                    mapping.event_name = Some(name);
+                }
+                ui.end_row();
+            }
+            ui.label("Dates");
+            let current = app
+                .import
+                .date_format
+                .map(|f| f.key().to_string())
+                .unwrap_or_else(|| "detected per column".into());
+            egui::ComboBox::from_id_salt("import_dates")
+                .selected_text(current)
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut app.import.date_format, None, "detected per column");
+                    for f in DateFormat::ALL {
+                        ui.selectable_value(&mut app.import.date_format, Some(f), f.key());
+                    }
+                })
+                .response
+                .accessible_name("Date format");
+            ui.end_row();
+            if mapping.kind == Kind::Events {
+                ui.label("");
+                ui.checkbox(
+                    &mut app.import.create_missing,
+                    "Create customers for events of unknown customers",
+                );
+                ui.end_row();
+            }
+        });
+}
+
+fn mapping_ui(ui: &mut egui::Ui, app: &mut PrismApp, preview: &Preview) {
+    let Some(mapping) = app.import.mapping.as_mut() else {
+        return;
+    };
+    ui.strong("Columns");
+    let kind = mapping.kind;
+    egui::Grid::new("import_mapping")
+        .striped(true)
+        .num_columns(3)
+        .show(ui, |ui| {
+            ui.strong("Column");
+            ui.strong("Sample");
+            ui.strong("Goes to");
+            ui.end_row();
+            for (i, c) in mapping.columns.iter_mut().enumerate() {
+                ui.label(&c.column);
+                let sample: Vec<String> = preview
+                    .rows
+                    .iter()
+                    .filter_map(|r| r.get(i).cloned().flatten())
+                    .take(3)
+                    .collect();
+                let s = sample.join(", ");
+                ui.weak(if s.chars().count() > 40 {
+                    format!("{}…", s.chars().take(40).collect::<String>())
+                } else {
+                    s
+                });
+                let ColumnMap { column, target, .. } = c;
+                egui::ComboBox::from_id_salt(("import_target", i))
+                    .selected_text(target_label(kind, target))
+                    .width(200.0)
+                    .show_ui(ui, |ui| {
+                        for (label, t) in choices(kind, column) {
+                            let selected = *target == t;
+                            if ui.selectable_label(selected, label).clicked() {
+                                *target = t;
+                            }
+                        }
+                    })
+                    .response
+                    .accessible_name(format!("Target of {column}"));
+                ui.end_row();
+            }
+        });
+    if let Err(e) = mapping.check() {
+        ui.colored_label(ui.visuals().error_fg_color, e);
+    }
+}
+
+fn sample_ui(ui: &mut egui::Ui, preview: &Preview) {
+    egui::CollapsingHeader::new(format!("First {} rows", preview.rows.len().min(10)))
+        .default_open(false)
+        .show(ui, |ui| {
+            egui::ScrollArea::horizontal().show(ui, |ui| {
+                egui::Grid::new("import_sample")
+                    .striped(true)
+                    .show(ui, |ui| {
+                        for h in &preview.sniffed.headers {
+                            ui.strong(h);
+                        }
+                        ui.end_row();
+                        for r in preview.rows.iter().take(10) {
+                            for v in r {
+                                ui.label(v.clone().unwrap_or_default());
+                            }
+                            ui.end_row();
+                        }
+                    });
+            });
+        });
+}
+
+fn actions_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
+    let valid = app
+        .import
+        .mapping
+        .as_ref()
+        .is_some_and(|m| m.check().is_ok());
+    let running = app.import.running;
+    ui.horizontal(|ui| {
+        if ui
+            .add_enabled(valid && running.is_none(), egui::Button::new("Validate"))
+            .on_hover_text("Check every row and report, without writing")
+            .clicked()
+        {
+            run(app, true);
+        }
+        if ui
+            .add_enabled(valid && running.is_none(), egui::Button::new("Import"))
+            .clicked()
+        {
+            run(app, false);
+        }
+        if running.is_some() {
+            ui.spinner();
+            let status = app
+                .jobs
+                .statuses()
+                .into_iter()
+                .find(|s| s.label == "Importing" || s.label == "Checking the file");
+            if let Some(s) = status {
+                ui.add(
+                    egui::ProgressBar::new(s.fraction)
+                        .desired_width(160.0)
+                        .show_percentage(),
+                );
+                ui.weak(&s.message);
+                if ui.button("Cancel").clicked() {
+                    app.jobs.cancel(s.id);
+                }
+            }
+        }
+    });
+}
+
+fn report_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
+    let Some(report) = app.import.report.clone() else {
+        return;
+    };
+    ui.separator();
+    let r = match report {
+        Ok(r) => r,
+        Err(e) => {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+            return;
+        }
+    };
+    if let Some(when) = &r.already_imported {
+        ui.strong(format!(
+            "This file was already imported on {when} UTC; nothing changed."
+        ));
+        return;
+    }
+    ui.strong(if r.dry_run {
+        "Validation report (nothing written yet)"
+    } else {
+        "Import report"
+    });
+    for w in &r.warnings {
+        ui.colored_label(ui.visuals().warn_fg_color, w);
+    }
+    egui::Grid::new("import_counts")
+        .num_columns(2)
+        .show(ui, |ui| {
+            for (label, n) in [
+                ("rows read", r.rows_read),
+                ("inserted", r.inserted),
+                ("updated", r.updated),
+                ("merged", r.merged),
+                ("unchanged", r.unchanged),
+                ("rejected", r.rejected),
+            ] {
+                ui.label(label);
+                ui.strong(format_count(n as i64));
+                ui.end_row();
+            }
+            if r.stub_customers > 0 {
+                ui.label("new customers for unknown ones");
+                ui.strong(format_count(r.stub_customers as i64));
+                ui.end_row();
+            }
+            ui.label("time");
+            ui.label(format!(
+                "{:.1} s · {:.0} rows/s",
+                r.elapsed_secs,
+                r.rows_per_sec()
+            ));
+            ui.end_row();
+        });
+    for f in &r.created_fields {
+        ui.label(format!("New custom field: {f}"));
+    }
+    if !r.rejects.is_empty() {
+        ui.horizontal(|ui| {
+            ui.strong(format!(
+                "Rejected rows ({})",
+                format_count(r.rejected as i64)
+            ));
+            if ui.button("Export rejected rows…").clicked() {
+                save_rejects(app, r.rejects_csv());
+            }
+        });
+        if let Some(p) = &app.import.saved_rejects {
+            ui.weak(format!("Saved to {p}"));
+        }
+        egui::Grid::new("import_rejects")
+            .striped(true)
+            .show(ui, |ui| {
+                ui.strong("Row");
+                ui.strong("Column");
+                ui.strong("Value");
+                ui.strong("Reason");
+                ui.end_row();
+                for x in r.rejects.iter().take(200) {
+                    ui.label(x.row.to_string());
+                    ui.label(x.column.clone().unwrap_or_default());
+                    ui.label(x.value.clone().unwrap_or_default());
+                    ui.label(&x.reason);
+                    ui.end_row();
+                }
+            });
+    }
+    if !r.merges.is_empty() {
+        egui::CollapsingHeader::new(format!("Merged rows ({})", format_count(r.merged as i64)))
+            .show(ui, |ui| {
+                for m in r.merges.iter().take(100) {
+                    ui.label(m);
+                }
+            });
+    }
+    if r.likely_duplicate_count > 0 {
+        egui::CollapsingHeader::new(format!(
+            "Likely duplicates to review ({}), not merged",
+            format_count(r.likely_duplicate_count as i64)
+        ))
+        .show(ui, |ui| {
+            for d in r.likely_duplicates.iter().take(100) {
+                ui.label(format!("{}: {} and {} ({})", d.name, d.a, d.b, d.why));
+            }
+        });
+    }
+}

@@ -1,0 +1,175 @@
+//! The data-quality view in the Data screen: sources with their last import
+//! and newest event (stale ones flagged, threshold adjustable), missing
+//! values per field, invalid and duplicate emails.
+
+use super::app::{Msg, PrismApp};
+use super::data_screen::format_count;
+use crate::ingest::quality::{QualityReport, quality};
+use crate::model::time::{format_ts, now_utc};
+use crate::store::Store;
+
+pub struct QualityView {
+    pub stale_days: i64,
+    pub result: Option<Result<QualityReport, String>>,
+    requested: bool,
+}
+
+impl Default for QualityView {
+    fn default() -> Self {
+        QualityView {
+            stale_days: 7,
+            result: None,
+            requested: false,
+        }
+    }
+}
+
+impl QualityView {
+    pub fn invalidate(&mut self) {
+        self.requested = false;
+    }
+}
+
+fn request(app: &mut PrismApp) {
+    let Some(ws) = app.workspace.as_ref().map(|w| w.path.clone()) else {
+        return;
+    };
+    let days = app.quality.stale_days;
+    app.quality.requested = true;
+    app.jobs
+        .spawn("quality", "Checking data quality", move |_| {
+            let r = Store::open_read_only(&ws)
+                .and_then(|s| quality(&s, days, now_utc()))
+                .map_err(|e| e.to_string());
+            Msg::Quality(r)
+        });
+}
+
+pub fn quality_view_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
+    if !app.quality.requested {
+        request(app);
+    }
+    ui.horizontal(|ui| {
+        ui.heading("Data quality");
+        ui.label("· stale after");
+        let mut days = app.quality.stale_days;
+        if ui
+            .add(
+                egui::DragValue::new(&mut days)
+                    .range(1..=3650)
+                    .suffix(" days"),
+            )
+            .on_hover_text("Sources with nothing newer than this are flagged")
+            .changed()
+        {
+            app.quality.stale_days = days;
+            app.quality.invalidate();
+        }
+    });
+    ui.separator();
+    let q = match &app.quality.result {
+        None => {
+            ui.spinner();
+            return;
+        }
+        Some(Err(e)) => {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+            return;
+        }
+        Some(Ok(q)) => q.clone(),
+    };
+    let stale_color = ui.visuals().warn_fg_color;
+    egui::ScrollArea::vertical()
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            ui.strong("Sources");
+            if q.sources.is_empty() {
+                ui.weak("Nothing imported into this workspace yet.");
+            } else {
+                egui::Grid::new("quality_sources")
+                    .striped(true)
+                    .show(ui, |ui| {
+                        for h in [
+                            "File",
+                            "Kind",
+                            "Last import",
+                            "Newest event",
+                            "Rows",
+                            "Rejected",
+                            "",
+                        ] {
+                            ui.strong(h);
+                        }
+                        ui.end_row();
+                        for s in &q.sources {
+                            ui.label(&s.file);
+                            ui.label(&s.kind);
+                            ui.label(format_ts(s.last_import));
+                            ui.label(s.newest_event.map(format_ts).unwrap_or_else(|| "–".into()));
+                            ui.label(format_count(s.rows));
+                            ui.label(format_count(s.rejected));
+                            if s.stale {
+                                ui.colored_label(stale_color, "stale");
+                            } else {
+                                ui.label("");
+                            }
+                            ui.end_row();
+                        }
+                    });
+            }
+            ui.add_space(8.0);
+            ui.strong("Newest event of each kind");
+            egui::Grid::new("quality_events")
+                .striped(true)
+                .show(ui, |ui| {
+                    for (name, t, stale) in &q.events {
+                        ui.label(name);
+                        ui.label(format_ts(*t));
+                        if *stale {
+                            ui.colored_label(stale_color, "stale");
+                        } else {
+                            ui.label("");
+                        }
+                        ui.end_row();
+                    }
+                });
+            ui.add_space(8.0);
+            ui.strong(format!(
+                "Missing values ({} customers)",
+                format_count(q.customers)
+            ));
+            egui::Grid::new("quality_missing")
+                .striped(true)
+                .show(ui, |ui| {
+                    for (_, label, n) in &q.missing {
+                        ui.label(label);
+                        ui.label(format_count(*n));
+                        let share = if q.customers > 0 {
+                            *n as f64 / q.customers as f64
+                        } else {
+                            0.0
+                        };
+                        ui.add(
+                            egui::ProgressBar::new(share as f32)
+                                .desired_width(120.0)
+                                .show_percentage(),
+                        );
+                        ui.end_row();
+                    }
+                });
+            ui.add_space(8.0);
+            ui.label(format!(
+                "Invalid emails: {}",
+                format_count(q.invalid_emails)
+            ));
+            ui.label(format!(
+                "Emails shared by more than one customer: {} ({} customers)",
+                format_count(q.duplicate_emails.0),
+                format_count(q.duplicate_emails.1)
+            ));
+            ui.label(format!(
+                "Likely duplicates found by the last customer import: {}",
+                format_count(q.likely_duplicates as i64)
+            ));
+        });
+}

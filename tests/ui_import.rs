@@ -1,0 +1,137 @@
+//! The import wizard under egui_kittest: drop a CSV on the window, check the
+//! detected mapping, validate, import, and see the rows in the Data screen.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use prism::app::Screen;
+use prism::ingest::Target;
+use prism::store::Store;
+use prism::ui::{AppOptions, PrismApp, Settings};
+
+#[derive(Debug)]
+struct Dropped(PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+fn run_until(h: &mut Harness<'_, PrismApp>, what: &str, done: impl Fn(&PrismApp) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done(h.state()) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    h.run_ok();
+}
+
+#[test]
+fn drop_map_validate_import_and_see_the_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("new.prism");
+    drop(Store::create(&ws).unwrap());
+    let csv = dir.path().join("crm-export.csv");
+    std::fs::write(
+        &csv,
+        "Customer ID,E-mail,First Name,Signup Date,VIP\n\
+         Q0001,ann@example.com,Ann,2025-01-02,yes\n\
+         Q0002,bob@example.com,Bob,2025-02-03,no\n\
+         Q0003,not-an-email,Cy,2025-03-04,no\n",
+    )
+    .unwrap();
+    let app = PrismApp::new(
+        AppOptions {
+            workspace: Some(ws.clone()),
+            screen: Some(Screen::Data),
+            data_dir: dir.path().to_path_buf(),
+            exit_after_shown: false,
+            started: Instant::now(),
+        },
+        Settings::default(),
+    );
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1500.0, 1000.0))
+        .build_ui_state(|ui, app: &mut PrismApp| app.ui_root(ui), app);
+    run_until(&mut h, "the workspace", |a| {
+        a.workspace.is_some() && a.engine.is_some()
+    });
+
+    h.input_mut()
+        .dropped_files
+        .push(Arc::new(Dropped(csv.clone())));
+    h.step();
+    run_until(&mut h, "the preview", |a| a.import.mapping.is_some());
+    h.get_by_label("Import crm-export.csv");
+    // Detected without edits: id, email, name, signup date, a custom yes/no.
+    let m = h.state().import.mapping.clone().unwrap();
+    let to: Vec<String> = m.columns.iter().map(|c| c.target.describe()).collect();
+    assert_eq!(
+        to,
+        [
+            "external_id",
+            "email",
+            "first_name",
+            "signup_at",
+            "vip (custom bool)"
+        ]
+    );
+    assert!(matches!(&m.columns[4].target, Target::Custom { .. }));
+
+    // Validate: a report, nothing written.
+    h.get_by_label("Validate").click();
+    run_until(&mut h, "the validation", |a| {
+        a.import.running.is_none() && a.import.report.is_some()
+    });
+    h.get_by_label("Validation report (nothing written yet)");
+    assert_eq!(
+        Store::open_read_only(&ws)
+            .unwrap()
+            .customer_count()
+            .unwrap(),
+        0
+    );
+    h.get_by_label_contains("no @ in the email");
+
+    // Import.
+    h.get_by_label("Import").click();
+    run_until(&mut h, "the import", |a| {
+        a.import.running.is_none()
+            && a.import
+                .report
+                .as_ref()
+                .is_some_and(|r| r.as_ref().is_ok_and(|r| !r.dry_run))
+    });
+    h.get_by_label("Import report");
+    let report = h.state().import.report.clone().unwrap().unwrap();
+    assert_eq!((report.inserted, report.rejected), (2, 1));
+    run_until(&mut h, "the reloaded workspace", |a| {
+        a.workspace.as_ref().is_some_and(|w| {
+            w.tables
+                .iter()
+                .any(|t| t.name == "customers" && t.rows == 2)
+        }) && a.engine.is_some()
+    });
+
+    // Back to the table: the rows are there.
+    h.get_by_label("Close").click();
+    h.run_ok();
+    h.get_by_label("customers").click();
+    run_until(&mut h, "the rows", |a| a.data.is_loaded());
+    h.get_by_label("Q0001");
+    h.get_by_label("Q0002");
+    h.get_by_label("customers · 2 rows");
+
+    // The data-quality view knows the import.
+    h.get_by_label("Data quality").click();
+    run_until(&mut h, "the quality view", |a| a.quality.result.is_some());
+    h.get_by_label_contains("crm-export.csv");
+}
