@@ -794,6 +794,7 @@ pub fn import_file(
     load.record_import(&record)?;
     progress.report(0.98, "indexing");
     load.commit()?;
+    store.end_bulk_load()?;
     report.elapsed_secs = started.elapsed().as_secs_f64();
     progress.report(1.0, "done");
     Ok(report)

@@ -1,7 +1,7 @@
 //! Reading values the way exports write them: dates in many forms, amounts
 //! with currency symbols and thousands separators, yes/no booleans, emails.
 
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::NaiveDate;
 
 use crate::model::time::date_to_ts;
 
@@ -358,8 +358,41 @@ pub fn normalize_email(s: &str) -> Result<String, &'static str> {
 
 /// Levenshtein distance, giving up (returning `limit + 1`) past `limit`.
 pub fn edit_distance(a: &str, b: &str, limit: usize) -> usize {
+    if a.is_ascii() && b.is_ascii() && a.len() < 256 && b.len() < 256 {
+        return edit_distance_bytes(a.as_bytes(), b.as_bytes(), limit);
+    }
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
+    edit_distance_slices(&a, &b, limit)
+}
+
+/// The same on short ASCII strings, with no allocation (emails).
+fn edit_distance_bytes(a: &[u8], b: &[u8], limit: usize) -> usize {
+    if a.len().abs_diff(b.len()) > limit {
+        return limit + 1;
+    }
+    let mut prev = [0usize; 256];
+    let mut cur = [0usize; 256];
+    for (j, p) in prev.iter_mut().enumerate().take(b.len() + 1) {
+        *p = j;
+    }
+    for i in 1..=a.len() {
+        cur[0] = i;
+        let mut row_min = cur[0];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+            row_min = row_min.min(cur[j]);
+        }
+        if row_min > limit {
+            return limit + 1;
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()].min(limit + 1)
+}
+
+fn edit_distance_slices<T: PartialEq>(a: &[T], b: &[T], limit: usize) -> usize {
     if a.len().abs_diff(b.len()) > limit {
         return limit + 1;
     }
@@ -379,16 +412,6 @@ pub fn edit_distance(a: &str, b: &str, limit: usize) -> usize {
         std::mem::swap(&mut prev, &mut cur);
     }
     prev[b.len()].min(limit + 1)
-}
-
-/// `NaiveTime` at midnight, re-exported for callers building instants.
-pub fn midnight() -> NaiveTime {
-    NaiveTime::MIN
-}
-
-/// A naive date-time as Unix seconds UTC.
-pub fn naive_ts(dt: NaiveDateTime) -> i64 {
-    dt.and_utc().timestamp()
 }
 
 #[cfg(test)]
@@ -502,5 +525,6 @@ mod tests {
         assert!(normalize_email("o'brien+news@x.com").is_ok());
         assert_eq!(edit_distance("anna@x.com", "ana@x.com", 2), 1);
         assert_eq!(edit_distance("kitten", "sitting", 2), 3);
+        assert_eq!(edit_distance("zoë@x.com", "zoe@x.com", 2), 1);
     }
 }

@@ -228,6 +228,7 @@ fn build_into(
         progress.report(0.9, "indexing events");
         load.commit()?;
     }
+    store.end_bulk_load()?;
     stats.products = cat.products.len() as u64;
     stats.campaigns = cat.campaigns.len() as u64;
     crate::engine::seed::install(&store)?;

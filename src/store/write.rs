@@ -31,6 +31,12 @@ impl Store {
         let _ = self.conn.pragma_update(None, "cache_size", -262_144);
         // Index builds at commit sort on two threads.
         let _ = self.conn.pragma_update(None, "threads", 2);
+        if fast_events {
+            // Loads check customer ids themselves (they come from this very
+            // transaction), so SQLite need not look each one up again.
+            // Turned back on by `Store::end_bulk_load`.
+            let _ = self.conn.pragma_update(None, "foreign_keys", "OFF");
+        }
         let tx = self.conn.transaction().map_err(|e| StoreError::Sqlite {
             path: path.clone(),
             source: e,
@@ -52,6 +58,13 @@ impl Store {
             insert_customer_sql,
             rebuild_event_indexes: fast_events,
         })
+    }
+
+    /// Restores the checks a fast bulk load turned off.
+    pub fn end_bulk_load(&self) -> Result<()> {
+        self.conn
+            .pragma_update(None, "foreign_keys", "ON")
+            .map_err(|e| self.err(e))
     }
 
     /// The custom customer fields, in the order they were added.
@@ -202,32 +215,41 @@ impl BulkLoad<'_> {
 
     /// Inserts a customer and returns its workspace id (`c.id` is ignored).
     pub fn insert_customer(&mut self, c: &Customer) -> Result<i64> {
-        let mut values: Vec<Value> = vec![
-            Value::Text(c.external_id.clone()),
-            opt_text(&c.email),
-            opt_text(&c.first_name),
-            opt_text(&c.last_name),
-            c.birth_date
-                .map(|d| Value::Text(format_date(d)))
-                .unwrap_or(Value::Null),
-            opt_text(&c.gender),
-            opt_text(&c.city),
-            opt_text(&c.country),
-            c.signup_at.map(Value::Integer).unwrap_or(Value::Null),
-            Value::Integer(c.email_consent as i64),
-        ];
-        for f in &self.custom {
-            values.push(field_value_to_sql(
-                c.custom.get(&f.name).unwrap_or(&FieldValue::Null),
-                f.field_type,
-            ));
-        }
+        let birth = c.birth_date.map(format_date);
         let mut stmt = self
             .tx
             .prepare_cached(&self.insert_customer_sql)
             .map_err(|e| self.err(e))?;
-        stmt.execute(rusqlite::params_from_iter(values))
-            .map_err(|e| self.err(e))?;
+        let r = (|| {
+            stmt.raw_bind_parameter(1, c.external_id.as_str())?;
+            stmt.raw_bind_parameter(2, c.email.as_deref())?;
+            stmt.raw_bind_parameter(3, c.first_name.as_deref())?;
+            stmt.raw_bind_parameter(4, c.last_name.as_deref())?;
+            stmt.raw_bind_parameter(5, birth.as_deref())?;
+            stmt.raw_bind_parameter(6, c.gender.as_deref())?;
+            stmt.raw_bind_parameter(7, c.city.as_deref())?;
+            stmt.raw_bind_parameter(8, c.country.as_deref())?;
+            stmt.raw_bind_parameter(9, c.signup_at)?;
+            stmt.raw_bind_parameter(10, c.email_consent as i64)?;
+            for (k, f) in self.custom.iter().enumerate() {
+                let v = c.custom.get(&f.name).unwrap_or(&FieldValue::Null);
+                let i = 11 + k;
+                match (v, f.field_type) {
+                    (FieldValue::Null, _) => stmt.raw_bind_parameter(i, rusqlite::types::Null)?,
+                    (FieldValue::Bool(b), _) => stmt.raw_bind_parameter(i, *b as i64)?,
+                    (FieldValue::Number(n), FieldType::Timestamp) => {
+                        stmt.raw_bind_parameter(i, *n as i64)?
+                    }
+                    (FieldValue::Number(n), _) => stmt.raw_bind_parameter(i, *n)?,
+                    (FieldValue::Text(s), _) => stmt.raw_bind_parameter(i, s.as_str())?,
+                }
+            }
+            stmt.raw_execute()
+        })();
+        r.map_err(|e| StoreError::Sqlite {
+            path: self.path.clone(),
+            source: e,
+        })?;
         Ok(self.tx.last_insert_rowid())
     }
 
