@@ -2,7 +2,7 @@
 //! (rule → members → SQL), counts at every node, the leaf cache, explain,
 //! members, overlap, and every kind of bad rule.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 
@@ -26,7 +26,7 @@ fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let path = common::tiny_workspace(dir.path());
     let store = Store::open(&path).unwrap();
-    let cases: Value = serde_json::from_str(include_str!("data/rule_cases.json")).unwrap();
+    let cases: Value = serde_json::from_str(include_str!("../data/rule_cases.json")).unwrap();
     for (name, root) in cases["segments"].as_object().unwrap() {
         store
             .save_segment(&SegmentRecord {
@@ -58,7 +58,7 @@ fn external_ids(f: &Fixture, ids: impl IntoIterator<Item = i64>) -> BTreeSet<Str
 #[test]
 fn rules_select_the_expected_members_and_compile_to_the_expected_sql() {
     let f = fixture();
-    let cases: Value = serde_json::from_str(include_str!("data/rule_cases.json")).unwrap();
+    let cases: Value = serde_json::from_str(include_str!("../data/rule_cases.json")).unwrap();
     let schema = schema_of(&f.store).unwrap();
     let default_as_of = common::ts(cases["as_of"].as_str().unwrap());
     let mut failures = Vec::new();

@@ -3,7 +3,7 @@
 //! equal what SQLite returns for the compiled SQL. Explain must agree with
 //! membership.
 
-mod common;
+use crate::common;
 
 use std::collections::HashSet;
 use std::sync::Arc;

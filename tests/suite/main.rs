@@ -1,0 +1,14 @@
+//! All integration tests, as one test binary: one link instead of one per
+//! file keeps the build fast and small. Each module is one area of Prism.
+
+mod common;
+
+mod architecture;
+mod engine;
+mod engine_differential;
+mod import;
+mod sample;
+mod store;
+mod ui_import;
+mod ui_segments;
+mod ui_shell;
