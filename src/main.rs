@@ -9,6 +9,11 @@ use prism::cli::bench::BenchCommand;
 use prism::cli::{Cli, Command};
 use prism::ui::{AppOptions, run_app};
 
+/// Imports allocate on a reader thread and free on the writer thread; the
+/// system allocator serialises that on a lock, mimalloc does not.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let started = Instant::now();
     let cli = Cli::parse();

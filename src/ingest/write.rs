@@ -311,7 +311,7 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
             // typos at either end without comparing every pair.
             let mut orders: Vec<Vec<usize>> = vec![(0..people.len()).collect()];
             let mut rev: Vec<usize> = (0..people.len()).collect();
-            rev.sort_by_key(|&i| people[i].0.chars().rev().collect::<String>());
+            rev.sort_by_cached_key(|&i| people[i].0.chars().rev().collect::<String>());
             orders.push(rev);
             for order in orders {
                 for w in 0..order.len() {

@@ -28,7 +28,7 @@ impl Store {
         let custom = self.custom_fields()?;
         let path = self.path.display().to_string();
         // A bigger page cache keeps a large load from re-reading pages.
-        let _ = self.conn.pragma_update(None, "cache_size", -262_144);
+        let _ = self.conn.pragma_update(None, "cache_size", -131_072);
         // Index builds at commit sort on two threads.
         let _ = self.conn.pragma_update(None, "threads", 2);
         if fast_events {
@@ -321,6 +321,10 @@ impl BulkLoad<'_> {
     /// Rebuilds any dropped indexes, bumps the data version and commits.
     pub fn commit(self) -> Result<()> {
         if self.rebuild_event_indexes {
+            // The index sorter buffers about a page cache's worth of keys
+            // per thread; a smaller cache here keeps the peak memory of a
+            // 10M-event import under 1 GB at little cost in speed.
+            let _ = self.tx.pragma_update(None, "cache_size", -65_536);
             for sql in schema::EVENT_INDEXES {
                 self.tx.execute_batch(sql).map_err(|e| self.err(e))?;
             }

@@ -20,6 +20,24 @@ fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
+/// Notes when the import reaches its "indexing" step (the commit).
+struct Phases {
+    indexing: std::sync::Mutex<Option<Instant>>,
+}
+
+impl crate::progress::Progress for Phases {
+    fn report(&self, _fraction: f32, message: &str) {
+        if message == "indexing"
+            && let Ok(mut t) = self.indexing.lock()
+        {
+            t.get_or_insert_with(Instant::now);
+        }
+    }
+    fn is_cancelled(&self) -> bool {
+        false
+    }
+}
+
 /// An events CSV with exactly `n` rows over customers `C0000001…`.
 fn write_events(path: &Path, n: u64, customers: u64) -> Result<(), CliError> {
     let io = |e: std::io::Error| CliError::new(1, format!("{}: {e}", path.display()));
@@ -111,6 +129,9 @@ pub fn run(dir: PathBuf, customers: u64, events: u64, keep: bool) -> Result<(), 
 
     reset_peak();
     let t = Instant::now();
+    let phases = Phases {
+        indexing: std::sync::Mutex::new(None),
+    };
     let r = import_file(
         &ws,
         &events_csv,
@@ -118,13 +139,22 @@ pub fn run(dir: PathBuf, customers: u64, events: u64, keep: bool) -> Result<(), 
             kind: Some(Kind::Events),
             ..Default::default()
         },
-        &NoProgress,
+        &phases,
     )
     .map_err(|e| CliError::new(1, e.to_string()))?;
     let secs = t.elapsed().as_secs_f64();
     println!("events_rows = {}", r.rows_read);
     println!("events_inserted = {}", r.inserted);
     println!("events_import = {secs:.2} s");
+    if let Some(at) = phases.indexing.lock().ok().and_then(|t| *t) {
+        let load = at.duration_since(t).as_secs_f64();
+        println!("events_read_validate_insert = {load:.2} s");
+        println!("events_index_build = {:.2} s", secs - load);
+        println!(
+            "events_rows_per_second_before_indexing = {:.0} rows/s",
+            r.rows_read as f64 / load
+        );
+    }
     println!(
         "events_rows_per_second = {:.0} rows/s",
         r.rows_read as f64 / secs
