@@ -23,11 +23,13 @@ fn main() -> ExitCode {
             screen: None,
             data_dir: data_dir(),
             exit_after_shown: false,
+            import: None,
             started,
         },
         Some(Command::Open {
             file,
             screen,
+            import,
             exit_after_shown,
         }) => {
             // Refuse a bad file here, with exit code 2, before any window opens.
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
                 screen: screen.map(Into::into),
                 data_dir: data_dir(),
                 exit_after_shown,
+                import,
                 started,
             }
         }

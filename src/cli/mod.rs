@@ -41,6 +41,9 @@ pub enum Command {
         /// The screen to show first.
         #[arg(long, value_enum)]
         screen: Option<ScreenArg>,
+        /// Start the import wizard on this file (demos, scripted screenshots).
+        #[arg(long, value_name = "DATA_FILE")]
+        import: Option<PathBuf>,
         /// Print startup timings once the workspace is on screen, then quit
         /// (used by `prism bench startup`).
         #[arg(long, hide = true)]

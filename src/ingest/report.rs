@@ -76,7 +76,7 @@ impl ImportReport {
             && mapping.column_of("event").is_none()
         {
             warnings.push(format!(
-                "every row is a {name:?} event (no event column; give another name with --event)"
+                "the file has no event column: every row is recorded as event {name:?} (change it under \"Every row is the event\", or with --event)"
             ));
         }
         if sniffed.encoding == Encoding::Latin1 {

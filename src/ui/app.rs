@@ -33,6 +33,8 @@ pub struct AppOptions {
     pub data_dir: PathBuf,
     /// Print startup timings once the workspace is shown, then quit.
     pub exit_after_shown: bool,
+    /// Start the import wizard on this file once the workspace is open.
+    pub import: Option<PathBuf>,
     /// When the process started.
     pub started: Instant,
 }
@@ -173,6 +175,10 @@ impl PrismApp {
                     self.schema = None;
                     self.load_engine(info.path.clone());
                     self.workspace = Some(info);
+                    if let Some(file) = self.options.import.take() {
+                        self.screen = Screen::Data;
+                        ImportWizard::start(self, file);
+                    }
                 }
                 Err(e) => {
                     self.errors.push(e);

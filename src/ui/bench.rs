@@ -88,6 +88,7 @@ pub fn run(workspace: PathBuf, segment: Option<String>, edits: usize) -> Result<
                 screen: Some(Screen::Segments),
                 data_dir: std::env::temp_dir().join("prism-bench"),
                 exit_after_shown: false,
+                import: None,
                 started: Instant::now(),
             },
             Settings::default(),

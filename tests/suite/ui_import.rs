@@ -54,6 +54,7 @@ fn drop_map_validate_import_and_see_the_rows() {
             screen: Some(Screen::Data),
             data_dir: dir.path().to_path_buf(),
             exit_after_shown: false,
+            import: None,
             started: Instant::now(),
         },
         Settings::default(),
@@ -134,4 +135,31 @@ fn drop_map_validate_import_and_see_the_rows() {
     h.get_by_label("Data quality").click();
     run_until(&mut h, "the quality view", |a| a.quality.result.is_some());
     h.get_by_label_contains("crm-export.csv");
+}
+
+#[test]
+fn opening_with_a_file_to_import_starts_the_wizard_on_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("demo.prism");
+    drop(Store::create(&ws).unwrap());
+    let csv = dir.path().join("newsletter.csv");
+    std::fs::write(&csv, "email,first_name\nann@example.com,Ann\n").unwrap();
+    let app = PrismApp::new(
+        AppOptions {
+            workspace: Some(ws),
+            screen: Some(Screen::Segments),
+            data_dir: dir.path().to_path_buf(),
+            exit_after_shown: false,
+            import: Some(csv),
+            started: Instant::now(),
+        },
+        Settings::default(),
+    );
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1500.0, 1000.0))
+        .build_ui_state(|ui, app: &mut PrismApp| app.ui_root(ui), app);
+    run_until(&mut h, "the preview", |a| a.import.mapping.is_some());
+    assert_eq!(h.state().screen, Screen::Data);
+    h.get_by_label("Import newsletter.csv");
+    h.get_by_label("Validate");
 }

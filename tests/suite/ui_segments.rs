@@ -26,6 +26,7 @@ fn harness(workspace: &Path, data_dir: &Path) -> Harness<'static, PrismApp> {
             screen: Some(Screen::Segments),
             data_dir: data_dir.to_path_buf(),
             exit_after_shown: false,
+            import: None,
             started: Instant::now(),
         },
         Settings::default(),

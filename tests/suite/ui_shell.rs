@@ -16,6 +16,7 @@ fn app(data_dir: &Path, workspace: Option<&Path>) -> PrismApp {
             screen: None,
             data_dir: data_dir.to_path_buf(),
             exit_after_shown: false,
+            import: None,
             started: Instant::now(),
         },
         Settings::default(),
