@@ -2,8 +2,8 @@
 //!
 //! The library holds everything headless: the domain model, the SQLite
 //! workspace store, the sample generator, background jobs and the CLI. The
-//! egui front end lives in [`ui`] and is the only module that knows about
-//! egui or eframe (see ARCHITECTURE.md).
+//! GUI front end lives in [`ui`], the only module that knows the GUI
+//! toolkit (see ARCHITECTURE.md).
 
 pub mod app;
 pub mod cli;
