@@ -77,37 +77,7 @@ pub enum Command {
     },
     /// Import customers, events, products or campaigns from CSV / TSV, JSON
     /// Lines, Parquet or Excel (creates the workspace if it does not exist).
-    Import {
-        workspace: PathBuf,
-        file: PathBuf,
-        #[arg(long, value_parser = ["customers", "events", "products", "campaigns"])]
-        kind: Option<String>,
-        /// One event name for every row (events files without an event column).
-        #[arg(long)]
-        event: Option<String>,
-        /// `column=field` (or `column=skip`, `column=custom:name[:type]`); repeat.
-        #[arg(long = "map")]
-        map: Vec<String>,
-        /// Date format of every date column: iso, yyyymmdd, mm/dd/yyyy,
-        /// dd/mm/yyyy, dd.mm.yyyy, epoch.
-        #[arg(long)]
-        date_format: Option<String>,
-        /// Create customers for events of customers the workspace lacks.
-        #[arg(long)]
-        create_missing_customers: bool,
-        /// Exit with an error if any row is rejected.
-        #[arg(long)]
-        strict: bool,
-        /// Check and report, write nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// The CSV delimiter (detected if not given); `\t` for tabs.
-        #[arg(long)]
-        delimiter: Option<String>,
-        /// Write the rejected rows to this CSV file.
-        #[arg(long)]
-        rejects: Option<PathBuf>,
-    },
+    Import(ImportArgs),
     /// Data quality: sources and their freshness, missing values, invalid
     /// and duplicate emails.
     Quality {
@@ -242,31 +212,7 @@ pub fn run(command: Command) -> ExitCode {
             force,
         } => sample(customers, seed, out, csv, as_of, force),
         Command::Info { file } => info(file),
-        Command::Import {
-            workspace,
-            file,
-            kind,
-            event,
-            map,
-            date_format,
-            create_missing_customers,
-            strict,
-            dry_run,
-            delimiter,
-            rejects,
-        } => import(ImportArgs {
-            workspace,
-            file,
-            kind,
-            event,
-            map,
-            date_format,
-            create_missing_customers,
-            strict,
-            dry_run,
-            delimiter,
-            rejects,
-        }),
+        Command::Import(args) => import(args),
         Command::Quality {
             workspace,
             stale_days,
@@ -426,17 +372,37 @@ fn info(file: PathBuf) -> Result<(), CliError> {
     Ok(())
 }
 
-struct ImportArgs {
+// `prism import`: the arguments, as the wizard's options are set.
+#[derive(clap::Args, Debug)]
+pub struct ImportArgs {
     workspace: PathBuf,
     file: PathBuf,
+    #[arg(long, value_parser = ["customers", "events", "products", "campaigns"])]
     kind: Option<String>,
+    /// One event name for every row (events files without an event column).
+    #[arg(long)]
     event: Option<String>,
+    /// `column=field` (or `column=skip`, `column=custom:name[:type]`); repeat.
+    #[arg(long = "map")]
     map: Vec<String>,
+    /// Date format of every date column: iso, yyyymmdd, mm/dd/yyyy,
+    /// dd/mm/yyyy, dd.mm.yyyy, epoch.
+    #[arg(long)]
     date_format: Option<String>,
+    /// Create customers for events of customers the workspace lacks.
+    #[arg(long)]
     create_missing_customers: bool,
+    /// Exit with an error if any row is rejected.
+    #[arg(long)]
     strict: bool,
+    /// Check and report, write nothing.
+    #[arg(long)]
     dry_run: bool,
+    /// The CSV delimiter (detected if not given); `\t` for tabs.
+    #[arg(long)]
     delimiter: Option<String>,
+    /// Write the rejected rows to this CSV file.
+    #[arg(long)]
     rejects: Option<PathBuf>,
 }
 

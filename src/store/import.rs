@@ -7,9 +7,9 @@ use std::collections::HashSet;
 use rustc_hash::FxHashMap;
 
 use rusqlite::types::Value;
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{OptionalExtension, ToSql, params};
 
-use super::read::import_from_row;
+use super::read::{import_from_row, insert_import};
 use super::write::{BulkLoad, field_value_to_sql, opt_text};
 use super::{Result, StoreError};
 use crate::model::time::format_date;
@@ -274,57 +274,37 @@ impl BulkLoad<'_> {
     }
 
     pub fn upsert_product(&mut self, p: &Product) -> Result<Write> {
-        let n = self
-            .tx
-            .execute(
-                "INSERT OR IGNORE INTO products(sku, name, category, price) VALUES (?1, ?2, ?3, ?4)",
-                params![p.sku, p.name, p.category, p.price],
-            )
-            .map_err(|e| self.err(e))?;
-        if n > 0 {
-            return Ok(Write::Inserted);
-        }
-        let n = self
-            .tx
-            .execute(
-                "UPDATE products SET name = ?2, category = coalesce(?3, category), price = coalesce(?4, price)
-                 WHERE sku = ?1 AND (name IS NOT ?2 OR (?3 IS NOT NULL AND category IS NOT ?3)
-                                     OR (?4 IS NOT NULL AND price IS NOT ?4))",
-                params![p.sku, p.name, p.category, p.price],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(if n > 0 {
-            Write::Updated
-        } else {
-            Write::Unchanged
-        })
+        self.upsert(
+            "INSERT OR IGNORE INTO products(sku, name, category, price) VALUES (?1, ?2, ?3, ?4)",
+            "UPDATE products SET name = ?2, category = coalesce(?3, category), price = coalesce(?4, price)
+             WHERE sku = ?1 AND (name IS NOT ?2 OR (?3 IS NOT NULL AND category IS NOT ?3)
+                                 OR (?4 IS NOT NULL AND price IS NOT ?4))",
+            params![p.sku, p.name, p.category, p.price],
+        )
     }
 
     pub fn upsert_campaign(&mut self, c: &Campaign) -> Result<Write> {
-        let n = self
-            .tx
-            .execute(
-                "INSERT OR IGNORE INTO campaigns(id, name, subject, sent_at) VALUES (?1, ?2, ?3, ?4)",
-                params![c.id, c.name, c.subject, c.sent_at],
-            )
-            .map_err(|e| self.err(e))?;
-        if n > 0 {
+        self.upsert(
+            "INSERT OR IGNORE INTO campaigns(id, name, subject, sent_at) VALUES (?1, ?2, ?3, ?4)",
+            "UPDATE campaigns SET name = ?2, subject = coalesce(?3, subject), sent_at = coalesce(?4, sent_at)
+             WHERE id = ?1 AND (name IS NOT ?2 OR (?3 IS NOT NULL AND subject IS NOT ?3)
+                                OR (?4 IS NOT NULL AND sent_at IS NOT ?4))",
+            params![c.id, c.name, c.subject, c.sent_at],
+        )
+    }
+
+    /// Inserts a row, or else updates it where a value differs.
+    fn upsert(&mut self, insert: &str, update: &str, values: &[&dyn ToSql]) -> Result<Write> {
+        if self.tx.execute(insert, values).map_err(|e| self.err(e))? > 0 {
             return Ok(Write::Inserted);
         }
-        let n = self
-            .tx
-            .execute(
-                "UPDATE campaigns SET name = ?2, subject = coalesce(?3, subject), sent_at = coalesce(?4, sent_at)
-                 WHERE id = ?1 AND (name IS NOT ?2 OR (?3 IS NOT NULL AND subject IS NOT ?3)
-                                    OR (?4 IS NOT NULL AND sent_at IS NOT ?4))",
-                params![c.id, c.name, c.subject, c.sent_at],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(if n > 0 {
-            Write::Updated
-        } else {
-            Write::Unchanged
-        })
+        Ok(
+            if self.tx.execute(update, values).map_err(|e| self.err(e))? > 0 {
+                Write::Updated
+            } else {
+                Write::Unchanged
+            },
+        )
     }
 
     /// The last successful import of a file with this hash, as this kind.
@@ -343,29 +323,7 @@ impl BulkLoad<'_> {
     }
 
     pub fn record_import(&mut self, r: &ImportRecord) -> Result<i64> {
-        self.tx
-            .execute(
-                "INSERT INTO imports(started_at, finished_at, file_name, file_hash, file_size, kind,
-                                     status, rows_read, inserted, updated, merged, rejected, report)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                params![
-                    r.started_at,
-                    r.finished_at,
-                    r.file_name,
-                    r.file_hash,
-                    r.file_size,
-                    r.kind,
-                    r.status,
-                    r.rows_read,
-                    r.inserted,
-                    r.updated,
-                    r.merged,
-                    r.rejected,
-                    r.report
-                ],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(self.tx.last_insert_rowid())
+        insert_import(&self.tx, r).map_err(|e| self.err(e))
     }
 
     /// Gives up: nothing of this load is kept.

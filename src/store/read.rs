@@ -191,30 +191,36 @@ impl Store {
 
     /// Records one import in the audit log; returns its id.
     pub fn record_import(&self, r: &ImportRecord) -> Result<i64> {
-        self.conn
-            .execute(
-                "INSERT INTO imports(started_at, finished_at, file_name, file_hash, file_size, kind,
-                                     status, rows_read, inserted, updated, merged, rejected, report)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-                params![
-                    r.started_at,
-                    r.finished_at,
-                    r.file_name,
-                    r.file_hash,
-                    r.file_size,
-                    r.kind,
-                    r.status,
-                    r.rows_read,
-                    r.inserted,
-                    r.updated,
-                    r.merged,
-                    r.rejected,
-                    r.report
-                ],
-            )
-            .map_err(|e| self.err(e))?;
-        Ok(self.conn.last_insert_rowid())
+        insert_import(&self.conn, r).map_err(|e| self.err(e))
     }
+}
+
+/// Adds `r` to the audit log, on the workspace or inside a load.
+pub(crate) fn insert_import(
+    conn: &rusqlite::Connection,
+    r: &ImportRecord,
+) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO imports(started_at, finished_at, file_name, file_hash, file_size, kind,
+                             status, rows_read, inserted, updated, merged, rejected, report)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        params![
+            r.started_at,
+            r.finished_at,
+            r.file_name,
+            r.file_hash,
+            r.file_size,
+            r.kind,
+            r.status,
+            r.rows_read,
+            r.inserted,
+            r.updated,
+            r.merged,
+            r.rejected,
+            r.report
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
 }
 
 pub(crate) fn import_from_row(r: &Row<'_>) -> rusqlite::Result<ImportRecord> {

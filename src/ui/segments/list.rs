@@ -250,22 +250,26 @@ pub fn segment_list_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
     }
 }
 
+/// The segment's name as the user last typed it (its draft), else as saved.
+fn segment_name(app: &PrismApp, key: i64) -> String {
+    app.segments
+        .drafts
+        .get(&key)
+        .map(|d| d.name.clone())
+        .or_else(|| {
+            app.segments
+                .saved
+                .iter()
+                .find(|s| s.id == key)
+                .map(|s| s.name.clone())
+        })
+        .unwrap_or_default()
+}
+
 fn run_action(app: &mut PrismApp, key: i64, what: &str, saved_ids: &[i64]) {
     match what {
         "start-rename" => {
-            let name = app
-                .segments
-                .drafts
-                .get(&key)
-                .map(|d| d.name.clone())
-                .or_else(|| {
-                    app.segments
-                        .saved
-                        .iter()
-                        .find(|s| s.id == key)
-                        .map(|s| s.name.clone())
-                })
-                .unwrap_or_default();
+            let name = segment_name(app, key);
             app.segments.renaming = Some((key, name));
         }
         "rename" => {
@@ -372,19 +376,7 @@ pub fn delete_confirmation_ui(ctx: &egui::Context, app: &mut PrismApp) {
     let Some(key) = app.segments.confirm_delete else {
         return;
     };
-    let name = app
-        .segments
-        .drafts
-        .get(&key)
-        .map(|d| d.name.clone())
-        .or_else(|| {
-            app.segments
-                .saved
-                .iter()
-                .find(|s| s.id == key)
-                .map(|s| s.name.clone())
-        })
-        .unwrap_or_default();
+    let name = segment_name(app, key);
     let users: Vec<String> = app
         .segments
         .saved
