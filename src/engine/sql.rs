@@ -404,7 +404,7 @@ fn text_test(b: &mut Builder, col: &str, test: &ValueTest) {
             b.sql(&format!("{col} IS NULL OR {lower} <> "));
             b.text(s);
         }
-        ValueTest::Contains(s) => {
+        ValueTest::Contains(s) | ValueTest::StartsWith(s) => {
             let f = if b.dialect == Dialect::Sqlite {
                 "instr"
             } else {
@@ -412,17 +412,11 @@ fn text_test(b: &mut Builder, col: &str, test: &ValueTest) {
             };
             b.sql(&format!("{guard}{f}({lower}, "));
             b.text(s);
-            b.sql(") > 0");
-        }
-        ValueTest::StartsWith(s) => {
-            let f = if b.dialect == Dialect::Sqlite {
-                "instr"
+            b.sql(if matches!(test, ValueTest::Contains(_)) {
+                ") > 0"
             } else {
-                "strpos"
-            };
-            b.sql(&format!("{guard}{f}({lower}, "));
-            b.text(s);
-            b.sql(") = 1");
+                ") = 1"
+            });
         }
         ValueTest::EndsWith(s) => {
             if b.dialect == Dialect::Sqlite {
