@@ -184,6 +184,8 @@ pub struct EngineData {
     pub strings: Dict,
     /// The store's data version this copy was built from.
     pub data_version: i64,
+    /// The workspace's purchase event (what RFM reads).
+    pub purchase_event: String,
 }
 
 impl EngineData {
@@ -359,6 +361,7 @@ impl EngineData {
             events,
             strings,
             data_version,
+            purchase_event: store.purchase_event()?,
         })
     }
 }

@@ -519,8 +519,14 @@ impl Engine {
         } else {
             members.count() as f64 / total as f64
         };
-        let reachable = match self.data.column("email_consent") {
-            Some((_, Column::Bool(v))) => members.iter().filter(|&i| v[i] == 1).count(),
+        // Reachable: consent to email, and an email to send to (a customer
+        // imported with an invalid email has none).
+        let reachable = match (self.data.column("email_consent"), self.data.column("email")) {
+            (Some((_, Column::Bool(v))), Some((_, Column::Text { codes, .. }))) => members
+                .iter()
+                .filter(|&i| v[i] == 1 && codes[i] != 0)
+                .count(),
+            (Some((_, Column::Bool(v))), _) => members.iter().filter(|&i| v[i] == 1).count(),
             _ => 0,
         };
         Ok(Evaluation {
@@ -703,7 +709,9 @@ impl Engine {
                 LeafEval::Event(e)
             }
             RKind::Segment { rule, .. } => LeafEval::Set(self.set_of(rule, as_of, progress)?),
-            RKind::Trait { kind, score, test } => {
+            RKind::Trait {
+                kind, score, test, ..
+            } => {
                 if let Some((_, rules)) = score {
                     let mut total = vec![0.0f64; self.data.len()];
                     for (points, cond) in rules {

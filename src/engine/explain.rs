@@ -122,7 +122,9 @@ pub fn node_label(node: &RNode) -> String {
             format!("{s}: {} {}", aggregate.label(), test.describe())
         }
         RKind::Segment { name, .. } => format!("member of {name:?}"),
-        RKind::Trait { kind, score, test } => match score {
+        RKind::Trait {
+            kind, score, test, ..
+        } => match score {
             Some((name, _)) => format!("score {name} {}", describe_test(test)),
             None => format!("{} {}", kind.label(), describe_test(test)),
         },
@@ -230,7 +232,9 @@ impl Engine {
                     Vec::new(),
                 )
             }
-            RKind::Trait { kind, score, test } => {
+            RKind::Trait {
+                kind, score, test, ..
+            } => {
                 let actual = match score {
                     Some((name, rules)) => {
                         let mut total = 0i64;

@@ -57,6 +57,7 @@ pub fn schema_of(store: &Store) -> Result<Schema, StoreError> {
         event_names: store.event_names()?,
         segments,
         scores,
+        purchase_event: store.purchase_event()?,
     })
 }
 

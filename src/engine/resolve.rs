@@ -212,6 +212,19 @@ pub struct Schema {
     pub segments: HashMap<String, Rule>,
     /// Scoring models by name.
     pub scores: HashMap<String, ScoreModel>,
+    /// The event that is a purchase (RFM reads it); empty means `order`.
+    pub purchase_event: String,
+}
+
+impl Schema {
+    /// The purchase event, `order` when the schema names none.
+    pub fn purchase_event(&self) -> &str {
+        if self.purchase_event.is_empty() {
+            crate::model::event_names::ORDER
+        } else {
+            &self.purchase_event
+        }
+    }
 }
 
 /// Event properties a filter can test, besides `props.<key>`.
@@ -271,6 +284,8 @@ pub enum RKind {
         /// For `TraitKind::Score`: the model's name and its rules.
         score: Option<(String, Vec<(i64, RNode)>)>,
         test: ValueTest,
+        /// The purchase event RFM traits are computed from.
+        purchase_event: String,
     },
 }
 
@@ -838,6 +853,7 @@ impl Resolver<'_> {
                 kind: c.kind,
                 score,
                 test,
+                purchase_event: self.schema.purchase_event().to_string(),
             },
         })
     }

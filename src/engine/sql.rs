@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use super::resolve::{EventProperty, NumTest, RFilter, RKind, RNode, RWindow, ValueTest};
 use super::rule::{Aggregate, Combine, TraitKind};
-use super::traits::{ENGAGEMENT, ORDER_EVENT, rfm_segment};
+use super::traits::{ENGAGEMENT, rfm_segment};
 use crate::model::FieldType;
 use crate::model::time::{DAY, format_ts, ts_to_date};
 pub use crate::store::SqlValue;
@@ -147,15 +147,22 @@ fn quote_ident(name: &str) -> String {
 }
 
 /// Whether the tree (with referenced segments and scores) uses RFM traits.
-fn uses_rfm(node: &RNode) -> bool {
+/// The purchase event of the first RFM trait in the tree, if any uses RFM.
+fn uses_rfm(node: &RNode) -> Option<&str> {
     match &node.kind {
-        RKind::Group { children, .. } => children.iter().any(uses_rfm),
+        RKind::Group { children, .. } => children.iter().find_map(uses_rfm),
         RKind::Segment { rule, .. } => uses_rfm(rule),
-        RKind::Trait { kind, score, .. } => match score {
-            Some((_, rules)) => rules.iter().any(|(_, r)| uses_rfm(r)),
-            None => !matches!(kind, TraitKind::EngagementScore | TraitKind::Score),
+        RKind::Trait {
+            kind,
+            score,
+            purchase_event,
+            ..
+        } => match score {
+            Some((_, rules)) => rules.iter().find_map(|(_, r)| uses_rfm(r)),
+            None => (!matches!(kind, TraitKind::EngagementScore | TraitKind::Score))
+                .then_some(purchase_event.as_str()),
         },
-        _ => false,
+        _ => None,
     }
 }
 
@@ -167,11 +174,11 @@ pub fn compile(root: &RNode, as_of: i64, dialect: Dialect) -> SqlQuery {
         pieces: Vec::new(),
     };
     let rfm = uses_rfm(root);
-    if rfm {
-        rfm_ctes(&mut b);
+    if let Some(purchase) = rfm {
+        rfm_ctes(&mut b, purchase);
     }
     b.sql("SELECT c.\"id\"\nFROM \"customers\" AS c\n");
-    if rfm {
+    if rfm.is_some() {
         b.sql("LEFT JOIN rfm ON rfm.customer_id = c.\"id\"\n");
     }
     b.sql("WHERE ");
@@ -247,7 +254,9 @@ fn node(b: &mut Builder, n: &RNode, depth: usize) {
             node(b, rule, depth + 1);
             b.sql(")");
         }
-        RKind::Trait { kind, score, test } => {
+        RKind::Trait {
+            kind, score, test, ..
+        } => {
             b.sql("(");
             match (kind, score) {
                 (_, Some((_, rules))) => {
@@ -609,11 +618,11 @@ fn extra_test(b: &mut Builder, key: &str, test: &ValueTest) {
     }
 }
 
-fn rfm_ctes(b: &mut Builder) {
+fn rfm_ctes(b: &mut Builder, purchase: &str) {
     let idiv = b.dialect.idiv();
     let orders = |b: &mut Builder, select: &str| {
         b.sql(&format!("(SELECT {select} FROM \"events\" AS e WHERE e.\"customer_id\" = c.\"id\" AND e.\"name\" = "));
-        b.text(ORDER_EVENT);
+        b.text(purchase);
         b.sql(" AND e.\"time\" < ");
         b.int(b.as_of);
         b.sql(")");

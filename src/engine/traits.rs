@@ -2,7 +2,8 @@
 //! the usual segment labels) and an engagement score, as of a given time.
 //!
 //! Definitions (the SQL compiler writes the same ones):
-//! - Buyers are customers with at least one `order` before `as_of`.
+//! - Buyers are customers with at least one purchase (the workspace's
+//!   purchase event, `order` unless it names another) before `as_of`.
 //! - Recency = whole days since the last order, `(as_of − last) / 86400`.
 //! - Frequency = number of orders; monetary = sum of their values.
 //! - A score is `ceil(5·k / n)` over the `n` buyers, where `k` counts buyers
@@ -19,8 +20,6 @@ use super::eval::{Engine, KbnSum};
 use super::resolve::RFM_SEGMENTS;
 use super::rule::TraitKind;
 use crate::model::time::DAY;
-
-pub const ORDER_EVENT: &str = "order";
 
 /// Engagement inputs: (event, window days, points).
 pub const ENGAGEMENT: [(&str, i64, i64); 4] = [
@@ -74,7 +73,7 @@ impl Traits {
         let mut recency = vec![f64::NAN; n];
         let mut frequency = vec![0.0; n];
         let mut monetary = vec![0.0; n];
-        if let Some(orders) = data.events.get(ORDER_EVENT) {
+        if let Some(orders) = data.events.get(&data.purchase_event) {
             for i in 0..n {
                 let w = orders.window(i, i64::MIN, as_of);
                 if w.is_empty() {

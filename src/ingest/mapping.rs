@@ -119,7 +119,17 @@ pub const CUSTOMER_FIELDS: &[TargetField] = &[
         "email",
         "Email",
         ValueKind::Email,
-        &["email", "e_mail", "email_address", "mail", "emailaddress"],
+        &[
+            "email",
+            "e_mail",
+            "email_address",
+            "mail",
+            "emailaddress",
+            "e_mail_address",
+            "customer_email",
+            "contact_email",
+            "email_id",
+        ],
     ),
     f(
         "first_name",
@@ -132,6 +142,9 @@ pub const CUSTOMER_FIELDS: &[TargetField] = &[
             "given_name",
             "fname",
             "forename",
+            "vorname",
+            "prenom",
+            "billing_first_name",
         ],
     ),
     f(
@@ -145,6 +158,9 @@ pub const CUSTOMER_FIELDS: &[TargetField] = &[
             "surname",
             "family_name",
             "lname",
+            "nachname",
+            "nom",
+            "billing_last_name",
         ],
     ),
     f(
@@ -160,12 +176,37 @@ pub const CUSTOMER_FIELDS: &[TargetField] = &[
         ],
     ),
     f("gender", "Gender", ValueKind::Text, &["gender", "sex"]),
-    f("city", "City", ValueKind::Text, &["city", "town"]),
+    f(
+        "city",
+        "City",
+        ValueKind::Text,
+        &[
+            "city",
+            "town",
+            "default_address_city",
+            "billing_city",
+            "mailing_city",
+            "ort",
+            "ville",
+        ],
+    ),
     f(
         "country",
         "Country",
         ValueKind::Text,
-        &["country", "country_code", "countrycode"],
+        &[
+            "country",
+            "country_code",
+            "countrycode",
+            "country_name",
+            "default_address_country_code",
+            "default_address_country",
+            "billing_country",
+            "mailing_country",
+            "land",
+            "pays",
+            "cc",
+        ],
     ),
     f(
         "signup_at",
@@ -183,6 +224,17 @@ pub const CUSTOMER_FIELDS: &[TargetField] = &[
             "registration_date",
             "joined",
             "join_date",
+            "date_joined",
+            "joined_at",
+            "joined_on",
+            "customer_since",
+            "member_since",
+            "created_date",
+            "creation_date",
+            "date_created",
+            "account_created",
+            "signup_time",
+            "optin_time",
         ],
     ),
     f(
@@ -199,6 +251,16 @@ pub const CUSTOMER_FIELDS: &[TargetField] = &[
             "marketing_consent",
             "accepts_marketing",
             "newsletter",
+            "accepts_email_marketing",
+            "email_marketing",
+            "email_marketing_consent",
+            "email_subscribed",
+            "subscribed_to_email",
+            "marketing_opt_in",
+            "opted_in",
+            "email_opt_in_status",
+            "newsletter_opt_in",
+            "has_opted_in",
         ],
     ),
 ];
@@ -238,6 +300,14 @@ pub const EVENT_FIELDS: &[TargetField] = &[
             "created_at",
             "event_date",
             "ts",
+            "purchase_date",
+            "transaction_date",
+            "order_time",
+            "ordered_at",
+            "paid_at",
+            "processed_at",
+            "sent_at",
+            "datum",
         ],
     ),
     f(
@@ -254,6 +324,14 @@ pub const EVENT_FIELDS: &[TargetField] = &[
             "price",
             "cart_value",
             "sum",
+            "total_price",
+            "dollar_value",
+            "sales",
+            "spend",
+            "betrag",
+            "umsatz",
+            "montant",
+            "subtotal",
         ],
     ),
     f(
@@ -291,6 +369,11 @@ pub const EVENT_FIELDS: &[TargetField] = &[
             "orderid",
             "transaction_id",
             "order_number",
+            "order_no",
+            "invoice_id",
+            "invoice_no",
+            "invoice_number",
+            "receipt_id",
         ],
     ),
 ];
@@ -569,6 +652,188 @@ pub fn guess_kind(headers: &[String]) -> Kind {
     }
 }
 
+/// Custom customer fields many exports have under many names, given one
+/// name each so that every source lands in the same column.
+const CANONICAL_CUSTOM: &[(&str, &[&str])] = &[
+    (
+        "phone",
+        &[
+            "phone",
+            "mobile",
+            "phone_number",
+            "mobile_phone",
+            "mobile_number",
+            "cell",
+            "cell_phone",
+            "telephone",
+            "tel",
+            "telefon",
+            "handy",
+            "default_address_phone",
+            "billing_phone",
+            "sms_phone",
+        ],
+    ),
+    (
+        "postal_code",
+        &[
+            "zip",
+            "zip_code",
+            "zipcode",
+            "postal_code",
+            "postalcode",
+            "postcode",
+            "post_code",
+            "plz",
+            "code_postal",
+            "default_address_zip",
+            "billing_zip",
+            "mailing_zip",
+        ],
+    ),
+    (
+        "region",
+        &[
+            "state",
+            "province",
+            "region",
+            "state_code",
+            "province_code",
+            "county",
+            "bundesland",
+            "default_address_province_code",
+            "default_address_province",
+            "billing_province",
+            "mailing_state",
+        ],
+    ),
+];
+
+/// Words that name an amount of money.
+const MONEY_WORDS: &[&str] = &[
+    "value", "amount", "total", "revenue", "sales", "price", "spend", "spent", "betrag", "umsatz",
+    "montant", "importe", "prix", "preis", "gmv", "subtotal", "paid", "payment", "dollar",
+    "dollars", "usd", "eur", "euro", "euros", "gbp",
+];
+
+/// Words that name a count, an id or a part of an amount, not the amount.
+const NOT_MONEY_WORDS: &[&str] = &[
+    "count", "qty", "quantity", "number", "num", "no", "id", "items", "units", "rate", "pct",
+    "percent", "tax", "shipping", "discount", "refund", "refunded", "score", "points",
+];
+
+fn is_count_header(norm: &str) -> bool {
+    norm.split('_').any(|w| NOT_MONEY_WORDS.contains(&w))
+}
+
+/// A header that names the money of a row: `dollar_value`, `Total ($)`,
+/// `Umsatz`, `order_amount_eur`.
+pub fn is_money_header(norm: &str, raw: &str) -> bool {
+    !is_count_header(norm)
+        && (norm.split('_').any(|w| MONEY_WORDS.contains(&w)) || raw.contains(['$', '€', '£', '¥']))
+}
+
+/// Numbers with currency symbols, or with cents, in nine of ten cells.
+fn looks_like_money(values: &[&str]) -> bool {
+    let money = |v: &str| {
+        let v = v.trim();
+        parse_number(v).is_some()
+            && (v.contains(['$', '€', '£', '¥'])
+                || v.rsplit_once(['.', ',']).is_some_and(|(whole, cents)| {
+                    cents.len() == 2
+                        && cents.bytes().all(|b| b.is_ascii_digit())
+                        && !whole.is_empty()
+                }))
+    };
+    fits(values, money)
+}
+
+/// Whether a header, by its words, means `field` (the second pass, after
+/// exact synonyms): a synonym at its end, or money words for the value.
+fn header_means(field: &TargetField, norm: &str, raw: &str) -> bool {
+    if field.name == "value" {
+        return is_money_header(norm, raw);
+    }
+    field.synonyms.iter().filter(|s| s.len() >= 4).any(|s| {
+        norm.len() > s.len()
+            && norm.ends_with(*s)
+            && norm.as_bytes()[norm.len() - s.len() - 1] == b'_'
+    })
+}
+
+/// Whether at least half the sample values can be read as `kind` (empty
+/// samples are): a header names a field only if its content could be it
+/// (Mailchimp's `Birthday` is `03/12`, with no year: not a birth date).
+fn plausible(kind: ValueKind, values: &[&str]) -> bool {
+    let non_empty: Vec<&str> = values
+        .iter()
+        .map(|v| v.trim())
+        .filter(|v| !v.is_empty())
+        .collect();
+    let ok = |test: &dyn Fn(&str) -> bool| {
+        non_empty.iter().filter(|v| test(v)).count() * 2 >= non_empty.len()
+    };
+    match kind {
+        ValueKind::Text => true,
+        ValueKind::Email => ok(&|v| normalize_email(v).is_ok()),
+        ValueKind::Number => ok(&|v| parse_number(v).is_some()),
+        ValueKind::Bool => ok(&|v| parse_bool(v).is_some()),
+        ValueKind::Date | ValueKind::Timestamp => {
+            non_empty.is_empty()
+                || detect_date_format(non_empty.iter().copied()).is_some()
+                || ok(&|v| super::values::parse_instant_lenient(v, None).is_some())
+        }
+    }
+}
+
+/// Whether sample values can be read as `kind` (empty samples fit).
+fn content_fits(kind: ValueKind, values: &[&str]) -> bool {
+    if values.iter().all(|v| v.trim().is_empty()) {
+        return true;
+    }
+    match kind {
+        ValueKind::Email => fits(values, |v| normalize_email(v).is_ok()),
+        ValueKind::Number => fits(values, |v| parse_number(v).is_some()),
+        ValueKind::Bool => fits(values, |v| parse_bool(v).is_some()),
+        ValueKind::Date | ValueKind::Timestamp => {
+            detect_date_format(values.iter().copied()).is_some()
+        }
+        ValueKind::Text => true,
+    }
+}
+
+/// What a user should know about a mapping before importing: an orders
+/// file without a value column whose numbers went elsewhere.
+pub fn mapping_warnings(mapping: &Mapping) -> Vec<String> {
+    let mut out = Vec::new();
+    let is_orders = mapping.column_of("event").is_none()
+        && mapping.event_name.as_deref() == Some(crate::model::event_names::ORDER);
+    if mapping.kind == Kind::Events && is_orders && mapping.column_of("value").is_none() {
+        let numeric: Vec<&str> = mapping
+            .columns
+            .iter()
+            .filter(|c| {
+                matches!(
+                    c.target,
+                    Target::Custom {
+                        field_type: FieldType::Number,
+                        ..
+                    }
+                )
+            })
+            .map(|c| c.column.as_str())
+            .collect();
+        if let Some(first) = numeric.first() {
+            let shown: Vec<String> = numeric.iter().map(|c| format!("{c:?}")).collect();
+            out.push(format!(
+                "these orders have no value column, so total, average and largest value conditions and RFM's monetary score will see nothing; numbers are in {}: if {first:?} is the order's amount, map it to the value (--map '{first}=value')",
+                shown.join(", ")
+            ));
+        }
+    }
+    out
+}
+
 fn fits<F: Fn(&str) -> bool>(values: &[&str], test: F) -> bool {
     let non_empty: Vec<&&str> = values.iter().filter(|v| !v.trim().is_empty()).collect();
     !non_empty.is_empty()
@@ -621,6 +886,7 @@ pub fn auto_map(
                 .iter()
                 .position(|h| h == syn)
                 .filter(|i| by_name[*i].is_none())
+                .filter(|i| plausible(field.kind, &column_values(*i)))
                 && !taken.contains(&field.name)
             {
                 by_name[i] = Some(field.name);
@@ -629,6 +895,48 @@ pub fn auto_map(
             }
         }
     }
+    // Then the words of a header: `Default Address City` is the city,
+    // `dollar_value` or `Total ($)` the value, `Customer Email` the email.
+    for (i, h) in norm.iter().enumerate() {
+        if by_name[i].is_some() {
+            continue;
+        }
+        let values = column_values(i);
+        if let Some(field) = fields.iter().find(|field| {
+            !taken.contains(&field.name)
+                && header_means(field, h, &headers[i])
+                && content_fits(field.kind, &values)
+        }) {
+            by_name[i] = Some(field.name);
+            taken.push(field.name);
+        }
+    }
+    // Last, the content: numbers with currency symbols or cents are the
+    // amount of an events file that has none by name.
+    if kind == Kind::Events
+        && !taken.contains(&"value")
+        && let Some(i) = (0..headers.len()).find(|&i| {
+            by_name[i].is_none()
+                && !is_count_header(&norm[i])
+                && looks_like_money(&column_values(i))
+        })
+    {
+        by_name[i] = Some("value");
+        taken.push("value");
+    }
+    // Well-known custom fields get one name each, from the column whose
+    // header is the likeliest synonym (`Phone` before `Default Address Phone`).
+    let mut canonical: Vec<Option<&'static str>> = vec![None; headers.len()];
+    if kind == Kind::Customers {
+        for (name, syns) in CANONICAL_CUSTOM {
+            if let Some(i) = syns.iter().find_map(|syn| {
+                (0..headers.len()).find(|&i| by_name[i].is_none() && norm[i] == *syn)
+            }) {
+                canonical[i] = Some(name);
+            }
+        }
+    }
+    let mut custom_names: Vec<String> = canonical.iter().flatten().map(|n| n.to_string()).collect();
     for (i, h) in headers.iter().enumerate() {
         let values = column_values(i);
         let target = match by_name[i] {
@@ -645,14 +953,27 @@ pub fn auto_map(
                     }
                 } else if kind == Kind::Products || kind == Kind::Campaigns {
                     Target::Skip
+                } else if let Some(name) = canonical[i] {
+                    // Phones and postal codes stay text: `02134` is not 2134.
+                    Target::Custom {
+                        name: name.to_string(),
+                        field_type: FieldType::Text,
+                    }
                 } else {
                     let (ty, _) = detect_type(&values);
-                    let mut name = normalize_header(h);
-                    if kind == Kind::Customers
-                        && (BUILTIN_CUSTOMER_FIELDS.iter().any(|f| f.0 == name) || name == "id")
-                    {
-                        name.push_str("_2");
+                    let base = normalize_header(h);
+                    let clashes = |n: &str| {
+                        custom_names.iter().any(|c| c == n)
+                            || (kind == Kind::Customers
+                                && (BUILTIN_CUSTOMER_FIELDS.iter().any(|f| f.0 == n) || n == "id"))
+                    };
+                    let mut name = base.clone();
+                    let mut k = 2;
+                    while clashes(&name) {
+                        name = format!("{base}_{k}");
+                        k += 1;
                     }
+                    custom_names.push(name.clone());
                     Target::Custom {
                         name,
                         field_type: ty,

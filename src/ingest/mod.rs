@@ -7,6 +7,7 @@
 //! leaves the workspace exactly as it was; importing the same file again
 //! changes nothing.
 
+pub mod duplicates;
 pub mod mapping;
 pub mod quality;
 mod report;
@@ -21,7 +22,9 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-pub use mapping::{ColumnMap, CustomerKey, Kind, Mapping, Target, auto_map, guess_kind};
+pub use mapping::{
+    ColumnMap, CustomerKey, Kind, Mapping, Target, auto_map, guess_kind, mapping_warnings,
+};
 pub use report::{ImportReport, LikelyDuplicate, Reject};
 pub use source::{Format, Sniffed};
 use source::{Row, Value};
@@ -75,6 +78,9 @@ pub struct ImportOptions {
     pub delimiter: Option<u8>,
     /// Validate and report, then roll back.
     pub dry_run: bool,
+    /// Without an event id column, two identical rows are two events (the
+    /// same purchase twice on one day); this drops the later copies.
+    pub drop_identical_rows: bool,
 }
 
 /// What the wizard shows before importing.
@@ -85,6 +91,8 @@ pub struct Preview {
     pub rows: Vec<Vec<Option<String>>>,
     pub kind: Kind,
     pub mapping: Mapping,
+    /// What the user should check in the mapping (see [`mapping_warnings`]).
+    pub warnings: Vec<String>,
 }
 
 fn cell_text(v: &Value<'_>) -> Option<String> {
@@ -122,7 +130,11 @@ pub fn preview(
     let mut mapping = auto_map(kind, &sniffed.headers, &rows, options.event_name.clone());
     if kind == Kind::Events && mapping.column_of("event").is_none() && mapping.event_name.is_none()
     {
-        mapping.event_name = event_name_from_file(path);
+        mapping.event_name = if looks_like_purchases(path, &mapping) {
+            Some(crate::model::event_names::ORDER.to_string())
+        } else {
+            event_name_from_file(path)
+        };
     }
     if let Some(f) = options.date_format {
         for c in &mut mapping.columns {
@@ -137,12 +149,95 @@ pub fn preview(
             message: m,
         }
     })?;
+    let warnings = mapping_warnings(&mapping);
     Ok(Preview {
         sniffed,
         rows,
         kind,
         mapping,
+        warnings,
     })
+}
+
+/// Whether an events file without an event column holds purchases: its
+/// name says so, or (when its name names no other event) it has an order
+/// id or an amount. Purchases are the event `order`, which RFM and every
+/// order trait read.
+pub fn looks_like_purchases(path: &Path, mapping: &Mapping) -> bool {
+    const PURCHASE: &[&str] = &[
+        "order",
+        "orders",
+        "purchase",
+        "purchases",
+        "transaction",
+        "transactions",
+        "sale",
+        "sales",
+        "invoice",
+        "invoices",
+        "receipt",
+        "receipts",
+        "checkout",
+        "checkouts",
+        "bestellung",
+        "bestellungen",
+        "commande",
+        "commandes",
+        "pedidos",
+        "revenue",
+    ];
+    const OTHER: &[&str] = &[
+        "view",
+        "views",
+        "click",
+        "clicks",
+        "open",
+        "opens",
+        "visit",
+        "visits",
+        "session",
+        "sessions",
+        "page",
+        "pageviews",
+        "email",
+        "emails",
+        "web",
+        "cart",
+        "carts",
+        "browse",
+        "search",
+        "searches",
+        "signup",
+        "signups",
+        "login",
+        "logins",
+        "refund",
+        "refunds",
+        "return",
+        "returns",
+        "unsubscribe",
+        "unsubscribes",
+        "bounce",
+        "bounces",
+    ];
+    let stem = path
+        .file_stem()
+        .map(|s| mapping::normalize_header(&s.to_string_lossy()))
+        .unwrap_or_default();
+    let words: Vec<&str> = stem.split('_').collect();
+    if words.iter().any(|w| PURCHASE.contains(w)) {
+        return true;
+    }
+    if words.iter().any(|w| OTHER.contains(w)) {
+        return false;
+    }
+    let order_id = mapping.column_of("event_id").is_some_and(|i| {
+        let h = mapping::normalize_header(&mapping.columns[i].column);
+        ["order", "transaction", "invoice", "receipt"]
+            .iter()
+            .any(|w| h.contains(w))
+    });
+    order_id || mapping.column_of("value").is_some()
 }
 
 /// An event name from a file name: `orders.csv` → `order`.
@@ -172,6 +267,8 @@ pub(crate) enum Parsed {
         line: u64,
         customer: Customer,
         consent: Option<bool>,
+        /// Imported, with this problem to report (an invalid email).
+        warning: Option<Reject>,
     },
     Event {
         row: u64,
@@ -409,12 +506,26 @@ impl Converter {
 
     fn customer(&self, row: &Row<'_>) -> Parsed {
         let ext = self.text(row, "external_id");
+        // An invalid email is a problem of the email, not of the customer:
+        // the customer is imported without one (unreachable by email) and
+        // the row is listed as a warning with the raw text. Only an email
+        // that is the key rejects the row.
+        let mut warning = None;
         let email = match self.text(row, "email") {
             None => None,
             Some(raw) => match normalize_email(&raw) {
                 Ok(e) => Some(e),
-                Err(reason) => {
+                Err(reason) if self.mapping.key == CustomerKey::Email => {
                     return Self::rejected(row, self.col_name("email"), Some(&raw), reason);
+                }
+                Err(reason) => {
+                    warning = Some(Self::reject(
+                        row,
+                        self.col_name("email"),
+                        Some(&raw),
+                        format!("{reason}; imported without an email (unreachable by email)"),
+                    ));
+                    None
                 }
             },
         };
@@ -481,6 +592,7 @@ impl Converter {
                 custom: customs.into_iter().collect(),
             },
             consent,
+            warning,
         }
     }
 
@@ -657,7 +769,7 @@ pub fn import_file(
         0
     };
     let name_emails = if mapping.kind == Kind::Customers {
-        store.customer_names()?
+        store.duplicate_evidence()?
     } else {
         Vec::new()
     };

@@ -32,7 +32,11 @@ pub struct LikelyDuplicate {
     pub name: String,
     pub a: String,
     pub b: String,
+    /// The evidence, for and against.
     pub why: String,
+    /// Higher is likelier (see `ingest::duplicates`).
+    #[serde(default)]
+    pub score: f64,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -55,6 +59,17 @@ pub struct ImportReport {
     /// Customers created for events of unknown customers.
     pub stub_customers: u64,
     pub rejects: Vec<Reject>,
+    /// Rows imported with a problem worth knowing (an invalid email kept
+    /// out of the email field); the count is exact.
+    pub warned: u64,
+    pub row_warnings: Vec<Reject>,
+    /// Event rows identical to an earlier row of the file (no event id
+    /// column): kept unless `drop_identical_rows`; the count is exact.
+    pub identical_rows: u64,
+    /// `(row, earlier row)` for the first of them.
+    pub identical: Vec<(u64, u64)>,
+    /// Whether the identical rows were dropped (counted in `merged`).
+    pub identical_dropped: bool,
     pub merges: Vec<String>,
     pub likely_duplicates: Vec<LikelyDuplicate>,
     pub likely_duplicate_count: u64,
@@ -79,6 +94,7 @@ impl ImportReport {
                 "the file has no event column: every row is recorded as event {name:?} (change it under \"Every row is the event\", or with --event)"
             ));
         }
+        warnings.extend(super::mapping::mapping_warnings(mapping));
         if sniffed.encoding == Encoding::Latin1 {
             warnings.push("the file is not UTF-8; it was read as Latin-1 (ISO-8859-1)".into());
         }
@@ -101,6 +117,20 @@ impl ImportReport {
         }
     }
 
+    pub fn warn_row(&mut self, r: Reject) {
+        self.warned += 1;
+        if self.row_warnings.len() < MAX_NOTES {
+            self.row_warnings.push(r);
+        }
+    }
+
+    pub fn identical_row(&mut self, row: u64, earlier: u64) {
+        self.identical_rows += 1;
+        if self.identical.len() < MAX_NOTES {
+            self.identical.push((row, earlier));
+        }
+    }
+
     pub fn merge_note(&mut self, note: String) {
         if self.merges.len() < MAX_NOTES {
             self.merges.push(note);
@@ -115,10 +145,29 @@ impl ImportReport {
         self.rejected = 0;
         self.stub_customers = 0;
         self.rejects.clear();
+        self.warned = 0;
+        self.row_warnings.clear();
+        self.identical_rows = 0;
+        self.identical.clear();
         self.merges.clear();
         self.likely_duplicates.clear();
         self.likely_duplicate_count = 0;
         self.created_fields.clear();
+    }
+
+    /// One line on rows identical to an earlier row, kept or dropped.
+    pub fn identical_summary(&self) -> String {
+        if self.identical_dropped {
+            format!(
+                "identical rows {} dropped (identical to an earlier row; --drop-identical-rows)",
+                self.identical_rows
+            )
+        } else {
+            format!(
+                "identical rows {} kept: the file has no event id, so two identical rows are two events (the same purchase twice on one day); --drop-identical-rows drops them",
+                self.identical_rows
+            )
+        }
     }
 
     pub fn rows_per_sec(&self) -> f64 {
@@ -242,6 +291,44 @@ impl ImportReport {
                 let _ = writeln!(s, "  … and {} more", self.rejected - 50);
             }
         }
+        if self.warned > 0 {
+            let _ = writeln!(s, "imported with a warning ({}):", self.warned);
+            for r in self.row_warnings.iter().take(50) {
+                let col = r
+                    .column
+                    .as_deref()
+                    .map(|c| format!(", column {c:?}"))
+                    .unwrap_or_default();
+                let val = r
+                    .value
+                    .as_deref()
+                    .map(|v| format!(" ({v:?})"))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    s,
+                    "  row {} (line {}){col}: {}{val}",
+                    r.row, r.line, r.reason
+                );
+            }
+            if self.warned > 50 {
+                let _ = writeln!(s, "  … and {} more", self.warned - 50);
+            }
+        }
+        if self.identical_rows > 0 {
+            let _ = writeln!(s, "{}", self.identical_summary());
+            let rows: Vec<String> = self
+                .identical
+                .iter()
+                .take(20)
+                .map(|(r, e)| format!("row {r} = row {e}"))
+                .collect();
+            let more = if self.identical_rows > 20 {
+                format!(", … and {} more", self.identical_rows - 20)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(s, "  {}{more}", rows.join(", "));
+        }
         if !self.merges.is_empty() {
             let _ = writeln!(s, "merged rows:");
             for m in self.merges.iter().take(20) {
@@ -258,7 +345,11 @@ impl ImportReport {
                 self.likely_duplicate_count
             );
             for d in self.likely_duplicates.iter().take(20) {
-                let _ = writeln!(s, "  {}: {} / {} ({})", d.name, d.a, d.b, d.why);
+                let _ = writeln!(
+                    s,
+                    "  {:.1}  {}: {} / {} ({})",
+                    d.score, d.name, d.a, d.b, d.why
+                );
             }
         }
         s

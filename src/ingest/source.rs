@@ -113,6 +113,118 @@ fn bad(path: &Path, message: impl Into<String>) -> ImportError {
     }
 }
 
+/// Runs a third-party reader (Parquet, Excel), turning a panic inside it on
+/// a damaged file into an error that names the file, so that bad input can
+/// never crash the app or the command line.
+fn guarded<T>(
+    path: &Path,
+    format: &str,
+    f: impl FnOnce() -> Result<T, ImportError>,
+) -> Result<T, ImportError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|payload| {
+        let why = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        Err(bad(
+            path,
+            format!("damaged or not a valid {format} file (the reader failed: {why})"),
+        ))
+    })
+}
+
+/// Workbooks this much larger unpacked than packed are refused unread.
+const MAX_ZIP_RATIO: u64 = 100;
+/// Unpacked sizes up to this are read whatever the ratio.
+const ZIP_RATIO_FROM: u64 = 64 << 20;
+/// No workbook unpacks to more than this.
+const MAX_ZIP_UNPACKED: u64 = 2 << 30;
+
+/// Refuses a ZIP archive (an .xlsx workbook) that unpacks to far more than
+/// its size (a "zip bomb"), from the sizes its central directory declares,
+/// before any of it is inflated.
+pub fn check_zip_sizes(path: &Path) -> Result<(), ImportError> {
+    let data = std::fs::read(path).map_err(|e| file_err(path, e))?;
+    let damaged = || {
+        bad(
+            path,
+            "a damaged .xlsx workbook (its ZIP directory is unreadable)",
+        )
+    };
+    let u16_at = |i: usize| -> Option<u64> {
+        Some(u64::from(u16::from_le_bytes(
+            data.get(i..i + 2)?.try_into().ok()?,
+        )))
+    };
+    let u32_at = |i: usize| -> Option<u64> {
+        Some(u64::from(u32::from_le_bytes(
+            data.get(i..i + 4)?.try_into().ok()?,
+        )))
+    };
+    // The end-of-central-directory record is in the last 64 KiB + 22 bytes.
+    let from = data.len().saturating_sub(65_557);
+    let eocd = (from..data.len().saturating_sub(21))
+        .rev()
+        .find(|&i| data[i..i + 4] == [0x50, 0x4b, 0x05, 0x06])
+        .ok_or_else(damaged)?;
+    let entries = u16_at(eocd + 10).ok_or_else(damaged)?;
+    let mut at = u32_at(eocd + 16).ok_or_else(damaged)? as usize;
+    let mut unpacked = 0u64;
+    for _ in 0..entries {
+        if data.get(at..at + 4) != Some(&[0x50, 0x4b, 0x01, 0x02][..]) {
+            return Err(damaged());
+        }
+        let packed = u32_at(at + 20).ok_or_else(damaged)?;
+        let mut size = u32_at(at + 24).ok_or_else(damaged)?;
+        let name_len = u16_at(at + 28).ok_or_else(damaged)? as usize;
+        let extra_len = u16_at(at + 30).ok_or_else(damaged)? as usize;
+        let comment_len = u16_at(at + 32).ok_or_else(damaged)? as usize;
+        if size == 0xFFFF_FFFF {
+            // ZIP64: the real size is in the extra field (tag 1), first.
+            let extra = at + 46 + name_len;
+            let mut e = extra;
+            while e + 4 <= extra + extra_len {
+                let tag = u16_at(e).ok_or_else(damaged)?;
+                let len = u16_at(e + 2).ok_or_else(damaged)? as usize;
+                if tag == 1 {
+                    size = data
+                        .get(e + 4..e + 12)
+                        .and_then(|b| b.try_into().ok())
+                        .map(u64::from_le_bytes)
+                        .ok_or_else(damaged)?;
+                    break;
+                }
+                e += 4 + len;
+            }
+        }
+        unpacked = unpacked.saturating_add(size);
+        if size > ZIP_RATIO_FROM && size / packed.max(1) > MAX_ZIP_RATIO {
+            return Err(bad(
+                path,
+                format!(
+                    "refused: a part of this workbook unpacks from {} KB to {} MB ({}x), which no spreadsheet does (a \"zip bomb\")",
+                    packed / 1000,
+                    size >> 20,
+                    size / packed.max(1)
+                ),
+            ));
+        }
+        at += 46 + name_len + extra_len + comment_len;
+    }
+    if unpacked > MAX_ZIP_UNPACKED {
+        return Err(bad(
+            path,
+            format!(
+                "refused: the workbook unpacks to {} MB; Prism reads workbooks up to {} MB (save large sheets as CSV)",
+                unpacked >> 20,
+                MAX_ZIP_UNPACKED >> 20
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Guesses the delimiter from the first lines: the candidate that splits
 /// them into the same number of fields, most of the time.
 pub fn sniff_delimiter(head: &str) -> u8 {
@@ -180,7 +292,7 @@ pub fn sniff(path: &Path, delimiter: Option<u8>) -> Result<Sniffed, ImportError>
         .map(|e| e.to_string_lossy().to_lowercase())
         .unwrap_or_default();
     if head.starts_with(b"PAR1") {
-        let headers = parquet_headers(path)?;
+        let headers = guarded(path, "Parquet", || parquet_headers(path))?;
         return Ok(Sniffed {
             format: Format::Parquet,
             encoding: Encoding::Utf8,
@@ -195,7 +307,8 @@ pub fn sniff(path: &Path, delimiter: Option<u8>) -> Result<Sniffed, ImportError>
                 "a ZIP archive; Prism reads .xlsx workbooks, CSV, JSON Lines and Parquet",
             ));
         }
-        let headers = xlsx_headers(path, None)?;
+        check_zip_sizes(path)?;
+        let headers = guarded(path, "Excel", || xlsx_headers(path, None))?;
         return Ok(Sniffed {
             format: Format::Xlsx,
             encoding: Encoding::Utf8,
@@ -354,14 +467,19 @@ pub fn read_rows(
         Format::Csv { delimiter } => read_csv(path, sniffed, delimiter, progress, visit),
         Format::JsonLines => read_jsonl(path, sniffed, progress, visit),
         Format::Parquet => {
-            let rows = read_parquet(path, &sniffed.headers, progress, visit)?;
+            let rows = guarded(path, "Parquet", || {
+                read_parquet(path, &sniffed.headers, progress, visit)
+            })?;
             Ok(ReadSummary {
                 rows,
                 hash: hash_file(path)?,
             })
         }
         Format::Xlsx => {
-            let rows = read_xlsx(path, &sniffed.headers, progress, visit)?;
+            check_zip_sizes(path)?;
+            let rows = guarded(path, "Excel", || {
+                read_xlsx(path, &sniffed.headers, progress, visit)
+            })?;
             Ok(ReadSummary {
                 rows,
                 hash: hash_file(path)?,

@@ -4,13 +4,13 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
+use super::duplicates::{self, Person};
 use super::mapping::{CustomerKey, Kind, Mapping, Target};
-use super::report::{ImportReport, LikelyDuplicate, MAX_NOTES};
-use super::values::edit_distance;
+use super::report::ImportReport;
 use super::{ImportError, ImportOptions, Parsed};
 use crate::model::Customer;
-use crate::store::{BulkLoad, CustomerKeys, NewEvent, Write};
-use rustc_hash::FxHashSet;
+use crate::store::{BulkLoad, CustomerKeys, NewEvent, PersonEvidence, Write};
+use rustc_hash::FxHashMap;
 
 pub(super) struct Writer<'l, 'a, 'r> {
     load: &'l mut BulkLoad<'a>,
@@ -22,15 +22,20 @@ pub(super) struct Writer<'l, 'a, 'r> {
     touched: HashMap<i64, u64>,
     created: HashSet<i64>,
     create_missing: bool,
-    /// Content hashes of events seen in this file.
-    seen_events: FxHashSet<u64>,
+    /// Content hash of each event seen in this file → (its first row, how
+    /// many rows had it so far).
+    seen_events: FxHashMap<u64, (u32, u32)>,
+    /// Copies the workspace already had of an event of this file, where
+    /// there were any.
+    existing_copies: FxHashMap<u64, u64>,
+    drop_identical: bool,
     /// Events waiting to be inserted at the end of the batch.
     pending: Vec<NewEvent>,
     /// Check new events against those already in the workspace.
     check_existing: bool,
     names_present: HashSet<String>,
-    /// (name key, email, customer id) of imported customers.
-    imported_people: Vec<(String, String, String)>,
+    /// Imported customers, for the likely-duplicates check.
+    imported_people: Vec<Person>,
     /// The column naming the customer (events).
     customer_column: Option<String>,
 }
@@ -74,6 +79,7 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
         } else {
             CustomerKeys::default()
         };
+        report.identical_dropped = options.drop_identical_rows;
         let names_present = if mapping.kind == Kind::Events && has_events {
             load.event_names_present()?
         } else {
@@ -88,7 +94,9 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
             touched: HashMap::new(),
             created: HashSet::new(),
             create_missing: options.create_missing_customers,
-            seen_events: FxHashSet::default(),
+            seen_events: FxHashMap::default(),
+            existing_copies: FxHashMap::default(),
+            drop_identical: options.drop_identical_rows,
             pending: Vec::new(),
             check_existing: has_events,
             names_present,
@@ -108,7 +116,13 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
                     line,
                     customer,
                     consent,
-                } => self.customer(row, line, customer, consent)?,
+                    warning,
+                } => {
+                    if let Some(w) = warning {
+                        self.report.warn_row(w);
+                    }
+                    self.customer(row, line, customer, consent)?
+                }
                 Parsed::Event {
                     row,
                     line,
@@ -157,13 +171,20 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
         if let Some(email) = &c.email
             && let Some(first) = &c.first_name
         {
-            let name = format!(
-                "{} {}",
-                first.to_lowercase(),
-                c.last_name.as_deref().unwrap_or("").to_lowercase()
-            );
-            self.imported_people
-                .push((name, email.clone(), c.external_id.clone()));
+            let phone = match c.custom.get("phone") {
+                Some(crate::model::FieldValue::Text(t)) => Some(t.clone()),
+                Some(crate::model::FieldValue::Number(x)) => Some(x.to_string()),
+                _ => None,
+            };
+            self.imported_people.push(Person {
+                name: Person::name_key(first, c.last_name.as_deref().unwrap_or("")),
+                email: email.clone(),
+                id: c.external_id.clone(),
+                city: c.city.clone(),
+                birth_date: c.birth_date.map(|d| d.to_string()),
+                phone,
+                imported: true,
+            });
         }
         match by_key.or(by_email) {
             None => {
@@ -252,18 +273,36 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
         let outcome = if let Some(k) = source_key.as_deref() {
             self.load.write_keyed_event(&e, k)?
         } else {
+            // Without an event id, identical rows are kept as the separate
+            // events they are (the same purchase twice on one day) unless
+            // the user drops them. Against the workspace, the k-th copy in
+            // this file is the k-th copy there, so importing an overlapping
+            // export adds only what is new.
             let h = event_hash(&e);
-            if !self.seen_events.insert(h) {
-                self.report.merged += 1;
-                self.report.merge_note(format!(
-                    "row {row}: the same event as an earlier row; kept once"
-                ));
-                return Ok(());
-            }
-            if self.check_existing
-                && self.names_present.contains(&e.name)
-                && self.load.event_exists(&e)?
-            {
+            let row32 = u32::try_from(row).unwrap_or(u32::MAX);
+            let nth = match self.seen_events.entry(h) {
+                std::collections::hash_map::Entry::Occupied(mut o) => {
+                    let (first, seen) = *o.get();
+                    o.get_mut().1 = seen + 1;
+                    self.report.identical_row(row, u64::from(first));
+                    if self.drop_identical {
+                        self.report.merged += 1;
+                        return Ok(());
+                    }
+                    u64::from(seen)
+                }
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert((row32, 1));
+                    if self.check_existing && self.names_present.contains(&e.name) {
+                        let copies = self.load.event_copies(&e)?;
+                        if copies > 0 {
+                            self.existing_copies.insert(h, copies);
+                        }
+                    }
+                    0
+                }
+            };
+            if self.existing_copies.get(&h).is_some_and(|&c| nth < c) {
                 Write::Unchanged
             } else {
                 self.pending.push(e);
@@ -283,67 +322,22 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
     }
 
     /// Lists likely duplicates among the imported customers and the
-    /// workspace's: same name, emails within two edits. Never merged.
-    pub fn finish(
-        &mut self,
-        existing: &[(String, String, String, String)],
-    ) -> Result<(), ImportError> {
+    /// workspace's, scored on all the evidence (see [`duplicates`]).
+    pub fn finish(&mut self, existing: &[PersonEvidence]) -> Result<(), ImportError> {
         if self.kind != Kind::Customers || self.imported_people.is_empty() {
             return Ok(());
         }
-        let mut groups: HashMap<String, Vec<(String, String, bool)>> = HashMap::new();
-        for (name, email, id) in self.imported_people.drain(..) {
-            groups.entry(name).or_default().push((email, id, true));
-        }
-        for (first, last, email, id) in existing {
-            let name = format!("{} {}", first.to_lowercase(), last.to_lowercase());
-            if let Some(g) = groups.get_mut(&name) {
-                g.push((email.clone(), id.clone(), false));
-            }
-        }
-        let mut found: Vec<LikelyDuplicate> = Vec::new();
-        let mut count = 0u64;
-        let mut seen_pairs: HashSet<(String, String)> = HashSet::new();
-        for (name, mut people) in groups {
-            people.sort();
-            people.dedup_by(|a, b| a.0 == b.0);
-            // Neighbours in email order, and in reversed-email order, catch
-            // typos at either end without comparing every pair.
-            let mut orders: Vec<Vec<usize>> = vec![(0..people.len()).collect()];
-            let mut rev: Vec<usize> = (0..people.len()).collect();
-            rev.sort_by_cached_key(|&i| people[i].0.chars().rev().collect::<String>());
-            orders.push(rev);
-            for order in orders {
-                for w in 0..order.len() {
-                    for k in 1..=3 {
-                        let Some(&j) = order.get(w + k) else { break };
-                        let (a, b) = (&people[order[w]], &people[j]);
-                        if !(a.2 || b.2) {
-                            continue;
-                        }
-                        let d = edit_distance(&a.0, &b.0, 2);
-                        if (1..=2).contains(&d) {
-                            let pair = if a.0 < b.0 {
-                                (a.0.clone(), b.0.clone())
-                            } else {
-                                (b.0.clone(), a.0.clone())
-                            };
-                            if seen_pairs.insert(pair) {
-                                count += 1;
-                                if found.len() < MAX_NOTES {
-                                    found.push(LikelyDuplicate {
-                                        name: name.clone(),
-                                        a: format!("{} <{}>", a.1, a.0),
-                                        b: format!("{} <{}>", b.1, b.0),
-                                        why: format!("same name, emails {d} edit(s) apart"),
-                                    });
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        let mut people = std::mem::take(&mut self.imported_people);
+        people.extend(existing.iter().map(|e| Person {
+            name: Person::name_key(&e.first_name, &e.last_name),
+            email: e.email.clone(),
+            id: e.external_id.clone(),
+            city: e.city.clone(),
+            birth_date: e.birth_date.clone(),
+            phone: e.phone.clone(),
+            imported: false,
+        }));
+        let (count, found) = duplicates::find(people);
         self.report.likely_duplicate_count = count;
         self.report.likely_duplicates = found;
         Ok(())

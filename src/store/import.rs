@@ -231,26 +231,30 @@ impl BulkLoad<'_> {
         })
     }
 
-    /// Whether the workspace already has this exact event.
-    pub fn event_exists(&mut self, e: &NewEvent) -> Result<bool> {
+    /// How many events identical to `e` the workspace has.
+    pub fn event_copies(&mut self, e: &NewEvent) -> Result<u64> {
         let mut stmt = self
             .tx
             .prepare_cached(
-                "SELECT 1 FROM events WHERE customer_id = ?1 AND name = ?2 AND time = ?3
+                "SELECT count(*) FROM events WHERE customer_id = ?1 AND name = ?2 AND time = ?3
                    AND value IS ?4 AND product IS ?5 AND category IS ?6 AND campaign IS ?7
-                   AND properties IS ?8 LIMIT 1",
+                   AND properties IS ?8",
             )
             .map_err(|err| self.err(err))?;
-        stmt.exists(params![
-            e.customer_id,
-            e.name,
-            e.time,
-            e.value,
-            e.product,
-            e.category,
-            e.campaign,
-            e.properties
-        ])
+        stmt.query_row(
+            params![
+                e.customer_id,
+                e.name,
+                e.time,
+                e.value,
+                e.product,
+                e.category,
+                e.campaign,
+                e.properties
+            ],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n as u64)
         .map_err(|err| self.err(err))
     }
 

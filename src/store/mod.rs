@@ -24,7 +24,7 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 pub use browse::{Cell, ColumnInfo, TablePage};
 pub use import::{CustomerKeys, NewEvent, Write};
 pub use query::SqlValue;
-pub use read::{CellRef, RawEvent};
+pub use read::{CellRef, PersonEvidence, RawEvent};
 pub use write::BulkLoad;
 
 use crate::model::time::now_utc;
@@ -98,6 +98,10 @@ pub struct WorkspaceInfo {
     /// Oldest and newest event time (Unix seconds).
     pub event_range: Option<(i64, i64)>,
     pub data_version: i64,
+    /// The event that is a purchase (see [`Store::purchase_event`]).
+    pub purchase_event: String,
+    /// Every event name the workspace has.
+    pub event_names: Vec<String>,
 }
 
 impl fmt::Display for WorkspaceInfo {
@@ -111,6 +115,7 @@ impl fmt::Display for WorkspaceInfo {
             Some((a, b)) => writeln!(f, "events from    {} to {} UTC", format_ts(a), format_ts(b))?,
             None => writeln!(f, "events from    (no events)")?,
         }
+        writeln!(f, "purchase event {}", self.purchase_event)?;
         writeln!(f, "tables:")?;
         for t in &self.tables {
             writeln!(f, "  {:<18} {:>12} rows", t.name, t.rows)?;
@@ -374,6 +379,39 @@ impl Store {
         Ok(self.meta("name")?.unwrap_or_else(|| "Workspace".into()))
     }
 
+    /// The event that is a purchase: what RFM and the order traits read.
+    /// `order` unless the workspace says otherwise.
+    pub fn purchase_event(&self) -> Result<String> {
+        Ok(self
+            .meta("purchase_event")?
+            .filter(|v| !v.trim().is_empty())
+            .unwrap_or_else(|| crate::model::event_names::ORDER.to_string()))
+    }
+
+    /// Makes `name` the purchase event; derived data is rebuilt, since the
+    /// traits change with it.
+    pub fn set_purchase_event(&mut self, name: &str) -> Result<()> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(StoreError::Invalid(format!(
+                "{}: the purchase event needs a name",
+                self.path.display()
+            )));
+        }
+        let tx = self
+            .conn
+            .transaction()
+            .map_err(|e| sqlite_err(&self.path, e))?;
+        tx.execute(
+            "INSERT INTO workspace_meta(key, value) VALUES ('purchase_event', ?1)
+             ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [name],
+        )
+        .and_then(|_| Store::bump_data_version(&tx))
+        .and_then(|_| tx.commit())
+        .map_err(|e| sqlite_err(&self.path, e))
+    }
+
     /// A counter bumped by every change to customers or events; caches of
     /// derived data (the segment engine) key on it.
     pub fn data_version(&self) -> Result<i64> {
@@ -457,6 +495,8 @@ impl Store {
             tables: self.table_stats()?,
             event_range: self.event_range()?,
             data_version: self.data_version()?,
+            purchase_event: self.purchase_event()?,
+            event_names: self.event_names()?,
         })
     }
 

@@ -371,18 +371,35 @@ impl Store {
         Ok(())
     }
 
-    /// (first name, last name, email, customer id) of customers with a name
-    /// and an email, for finding likely duplicates.
-    pub fn customer_names(&self) -> Result<Vec<(String, String, String, String)>> {
+    /// What likely-duplicate checks compare, for every customer with a
+    /// first name and an email.
+    pub fn duplicate_evidence(&self) -> Result<Vec<PersonEvidence>> {
+        let has_phone = self.customer_fields()?.iter().any(|f| f.name == "phone");
+        let phone = if has_phone {
+            "CAST(\"phone\" AS TEXT)"
+        } else {
+            "NULL"
+        };
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT first_name, coalesce(last_name, ''), email, external_id FROM customers
-                 WHERE first_name IS NOT NULL AND email IS NOT NULL",
-            )
+            .prepare(&format!(
+                "SELECT first_name, coalesce(last_name, ''), email, external_id,
+                        CAST(city AS TEXT), CAST(birth_date AS TEXT), {phone}
+                 FROM customers WHERE first_name IS NOT NULL AND email IS NOT NULL"
+            ))
             .map_err(|e| self.err(e))?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .query_map([], |r| {
+                Ok(PersonEvidence {
+                    first_name: r.get(0)?,
+                    last_name: r.get(1)?,
+                    email: r.get(2)?,
+                    external_id: r.get(3)?,
+                    city: r.get(4)?,
+                    birth_date: r.get(5)?,
+                    phone: r.get(6)?,
+                })
+            })
             .map_err(|e| self.err(e))?;
         rows.collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| self.err(e))
@@ -520,4 +537,17 @@ impl Store {
         }
         Ok(())
     }
+}
+
+/// One customer as likely-duplicate checks see them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PersonEvidence {
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub external_id: String,
+    pub city: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub birth_date: Option<String>,
+    pub phone: Option<String>,
 }
