@@ -228,12 +228,19 @@ pub fn path_of(addr: &[usize]) -> String {
 
 /// Writes members (engine indexes, in order) with every customer field.
 pub fn write_members_csv(engine: &Engine, order: &[usize], out: &Path) -> Result<(), String> {
-    use std::io::Write;
     let io = |e: std::io::Error| format!("{}: {e}", out.display());
     let file = std::fs::File::create(out).map_err(io)?;
-    let mut w = std::io::BufWriter::new(file);
+    write_members_csv_to(engine, order, &mut std::io::BufWriter::new(file)).map_err(io)
+}
+
+/// The members as CSV into any writer (a file, standard output).
+pub fn write_members_csv_to(
+    engine: &Engine,
+    order: &[usize],
+    w: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
     let fields: Vec<String> = engine.data.fields.iter().map(|f| f.name.clone()).collect();
-    writeln!(w, "id,{}", fields.join(",")).map_err(io)?;
+    writeln!(w, "id,{}", fields.join(","))?;
     for &i in order {
         let mut line = engine.id_of(i).to_string();
         for f in &fields {
@@ -242,7 +249,7 @@ pub fn write_members_csv(engine: &Engine, order: &[usize], out: &Path) -> Result
                 &engine.field_display(f, i).unwrap_or_default(),
             ));
         }
-        writeln!(w, "{line}").map_err(io)?;
+        writeln!(w, "{line}")?;
     }
-    w.flush().map_err(io)
+    w.flush()
 }

@@ -78,6 +78,13 @@ pub enum Command {
     /// Import customers, events, products or campaigns from CSV / TSV, JSON
     /// Lines, Parquet or Excel (creates the workspace if it does not exist).
     Import(ImportArgs),
+    /// Show, or set, which event is a purchase (what RFM and the order
+    /// traits read; `order` unless set).
+    PurchaseEvent {
+        workspace: PathBuf,
+        /// The event name to make the purchase event.
+        name: Option<String>,
+    },
     /// Data quality: sources and their freshness, missing values, invalid
     /// and duplicate emails.
     Quality {
@@ -200,7 +207,59 @@ impl From<StoreError> for CliError {
 }
 
 /// Runs a headless command and turns its outcome into an exit code.
+///
+/// A closed standard output (`prism count … | head -1`) ends the command
+/// quietly, as in every Unix tool. A panic, which would be a bug, becomes
+/// one clear line and exit code 2, never a backtrace.
 pub fn run(command: Command) -> ExitCode {
+    quiet_on_closed_pipe();
+    // A panic is kept, not printed: one caught inside a reader becomes a
+    // clear error about the file; one that ends the command is printed once.
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown".into());
+        let at = info
+            .location()
+            .map(|l| format!(" (at {}:{})", l.file(), l.line()))
+            .unwrap_or_default();
+        if let Ok(mut last) = LAST_PANIC.lock() {
+            *last = Some(format!("{what}{at}"));
+        }
+    }));
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_command(command))) {
+        Ok(code) => code,
+        Err(_) => {
+            let what = LAST_PANIC
+                .lock()
+                .ok()
+                .and_then(|mut l| l.take())
+                .unwrap_or_else(|| "unknown".into());
+            eprintln!(
+                "prism: internal error: {what}; an import or save in progress was rolled back. Please report this."
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+static LAST_PANIC: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Restores the default action of SIGPIPE, so that writing to a closed
+/// pipe ends the process silently instead of failing every `println!`.
+fn quiet_on_closed_pipe() {
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to its default is always sound;
+    // no handler runs.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+fn run_command(command: Command) -> ExitCode {
     let result = match command {
         Command::Open { .. } => Err(CliError::new(1, "`open` starts the app")),
         Command::Sample {
@@ -213,6 +272,7 @@ pub fn run(command: Command) -> ExitCode {
         } => sample(customers, seed, out, csv, as_of, force),
         Command::Info { file } => info(file),
         Command::Import(args) => import(args),
+        Command::PurchaseEvent { workspace, name } => purchase_event(&workspace, name),
         Command::Quality {
             workspace,
             stale_days,
@@ -258,27 +318,66 @@ pub fn run(command: Command) -> ExitCode {
     }
 }
 
-/// Progress on stderr, at most twice a second.
+/// How progress is shown on standard error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ProgressStyle {
+    /// A terminal: one line rewritten in place.
+    Terminal,
+    /// `PRISM_PROGRESS=lines`: plain lines, for logs and scripts.
+    Lines,
+    /// A pipe, a file, CI: nothing.
+    Quiet,
+}
+
+/// Progress on stderr, at most twice a second, and only where someone can
+/// read it: a terminal gets a line rewritten in place; a pipe or a log file
+/// gets nothing (no control sequences), unless `PRISM_PROGRESS=lines` asks
+/// for plain lines.
 pub(crate) struct TermProgress {
-    last: std::sync::Mutex<Instant>,
+    last: std::sync::Mutex<Option<Instant>>,
+    style: ProgressStyle,
 }
 
 impl TermProgress {
     pub(crate) fn new() -> TermProgress {
+        use std::io::IsTerminal;
+        let style = if std::env::var("PRISM_PROGRESS").is_ok_and(|v| v == "lines") {
+            ProgressStyle::Lines
+        } else if std::io::stderr().is_terminal() {
+            ProgressStyle::Terminal
+        } else {
+            ProgressStyle::Quiet
+        };
         TermProgress {
-            last: std::sync::Mutex::new(Instant::now()),
+            last: std::sync::Mutex::new(None),
+            style,
         }
     }
 }
 
 impl Progress for TermProgress {
     fn report(&self, fraction: f32, message: &str) {
-        if let Ok(mut last) = self.last.lock()
-            && last.elapsed().as_millis() >= 500
-        {
-            *last = Instant::now();
-            eprint!("\r{:>5.1}%  {message}\x1b[K", fraction * 100.0);
-            let _ = std::io::stderr().flush();
+        if self.style == ProgressStyle::Quiet {
+            return;
+        }
+        let Ok(mut last) = self.last.lock() else {
+            return;
+        };
+        let due = match self.style {
+            // Every report, so a script sees the first written batch.
+            ProgressStyle::Lines => true,
+            _ => last.is_none_or(|t| t.elapsed().as_millis() >= 500),
+        };
+        if due {
+            *last = Some(Instant::now());
+            let mut err = std::io::stderr().lock();
+            let _ = match self.style {
+                ProgressStyle::Lines => {
+                    writeln!(err, "progress {:.1}% {message}", fraction * 100.0)
+                }
+                _ => write!(err, "\r{:>5.1}%  {message}\x1b[K", fraction * 100.0),
+            };
+            let _ = err.flush();
         }
     }
 
@@ -289,7 +388,10 @@ impl Progress for TermProgress {
 
 impl Drop for TermProgress {
     fn drop(&mut self) {
-        eprint!("\r\x1b[K");
+        let shown = self.last.lock().map(|l| l.is_some()).unwrap_or(false);
+        if self.style == ProgressStyle::Terminal && shown {
+            eprint!("\r\x1b[K");
+        }
     }
 }
 
@@ -401,9 +503,13 @@ pub struct ImportArgs {
     /// The CSV delimiter (detected if not given); `\t` for tabs.
     #[arg(long)]
     delimiter: Option<String>,
-    /// Write the rejected rows to this CSV file.
+    /// Write the rejected rows to this CSV file (`-`: standard output).
     #[arg(long)]
     rejects: Option<PathBuf>,
+    /// Drop rows identical to an earlier row (files without an event id,
+    /// where identical rows are otherwise kept as separate events).
+    #[arg(long)]
+    drop_identical_rows: bool,
 }
 
 fn import(a: ImportArgs) -> Result<(), CliError> {
@@ -436,6 +542,7 @@ fn import(a: ImportArgs) -> Result<(), CliError> {
         create_missing_customers: a.create_missing_customers,
         delimiter,
         dry_run: a.dry_run,
+        drop_identical_rows: a.drop_identical_rows,
         ..ImportOptions::default()
     };
     // A workspace that exists must be a workspace: check before anything.
@@ -449,19 +556,46 @@ fn import(a: ImportArgs) -> Result<(), CliError> {
         other => CliError::new(2, other.to_string()),
     })?;
     drop(progress);
-    print!("{}", report.to_text());
-    if let Some(path) = &a.rejects {
-        std::fs::write(path, report.rejects_csv())
-            .map_err(|e| CliError::new(1, format!("{}: {e}", path.display())))?;
-        println!("rejected rows written to {}", path.display());
+    if a.rejects.as_deref() == Some(std::path::Path::new("-")) {
+        // Standard output gets the rejects CSV alone; the report goes to stderr.
+        eprint!("{}", report.to_text());
+        print!("{}", report.rejects_csv());
+        eprintln!("rows_per_second = {:.0} rows/s", report.rows_per_sec());
+    } else {
+        print!("{}", report.to_text());
+        if let Some(path) = &a.rejects {
+            std::fs::write(path, report.rejects_csv())
+                .map_err(|e| CliError::new(1, format!("{}: {e}", path.display())))?;
+            println!("rejected rows written to {}", path.display());
+        }
+        println!("rows_per_second = {:.0} rows/s", report.rows_per_sec());
     }
-    println!("rows_per_second = {:.0} rows/s", report.rows_per_sec());
     if a.strict && report.rejected > 0 {
         return Err(CliError::new(
             3,
             format!("{} rows were rejected (--strict)", report.rejected),
         ));
     }
+    Ok(())
+}
+
+fn purchase_event(workspace: &std::path::Path, name: Option<String>) -> Result<(), CliError> {
+    Store::inspect(workspace)?;
+    let mut store = Store::open(workspace)?;
+    if let Some(name) = name {
+        let known = store.event_names()?;
+        if !known.contains(&name) {
+            return Err(CliError::new(
+                2,
+                format!(
+                    "the workspace has no events named {name:?} (it has: {})",
+                    known.join(", ")
+                ),
+            ));
+        }
+        store.set_purchase_event(&name)?;
+    }
+    println!("purchase_event = {}", store.purchase_event()?);
     Ok(())
 }
 

@@ -207,6 +207,14 @@ pub fn members(
             .map(|i| i as usize)
             .collect(),
     };
+    if out == Path::new("-") {
+        // Standard output gets the CSV alone; the summary goes to stderr.
+        let stdout = std::io::stdout();
+        crate::app::segments::write_members_csv_to(&engine, &order, &mut stdout.lock())
+            .map_err(|e| CliError::new(1, format!("standard output: {e}")))?;
+        eprintln!("members = {}", order.len());
+        return Ok(());
+    }
     crate::app::segments::write_members_csv(&engine, &order, out)
         .map_err(|e| CliError::new(1, e))?;
     println!("members = {}", order.len());
