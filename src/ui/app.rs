@@ -74,6 +74,11 @@ pub enum Msg {
     Segments(SegMsg),
     Import(ImportMsg),
     Quality(Result<crate::ingest::quality::QualityReport, String>),
+    /// The workspace's purchase event was changed.
+    PurchaseEventSet {
+        workspace: PathBuf,
+        result: Result<(), String>,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -228,6 +233,11 @@ impl PrismApp {
             Msg::Segments(m) => segments::handle(self, m),
             Msg::Import(m) => super::import_wizard::handle(self, m),
             Msg::Quality(r) => self.quality.result = Some(r),
+            Msg::PurchaseEventSet { workspace, result } => match result {
+                // Traits follow the purchase event: reread and rebuild.
+                Ok(()) => self.open_workspace(workspace, None),
+                Err(e) => self.errors.push(e),
+            },
         }
     }
 

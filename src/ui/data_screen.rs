@@ -210,6 +210,51 @@ fn tables_ui(ui: &mut egui::Ui, app: &mut PrismApp, info: &WorkspaceInfo) {
         ));
     }
     ui.weak(format!("Schema version {}", info.schema_version));
+    purchase_event_ui(ui, app, info);
+}
+
+/// Which event is the purchase: RFM and the order traits read it.
+fn purchase_event_ui(ui: &mut egui::Ui, app: &mut PrismApp, info: &WorkspaceInfo) {
+    if info.event_names.is_empty() {
+        return;
+    }
+    ui.add_space(6.0);
+    let mut chosen = info.purchase_event.clone();
+    ui.horizontal(|ui| {
+        ui.label("Purchase event")
+            .on_hover_text("The event RFM and every order trait count as a purchase");
+        egui::ComboBox::from_id_salt("purchase_event")
+            .selected_text(&chosen)
+            .show_ui(ui, |ui| {
+                for name in &info.event_names {
+                    ui.selectable_value(&mut chosen, name.clone(), name);
+                }
+            })
+            .response
+            .accessible_name("Purchase event");
+    });
+    if !info.event_names.contains(&info.purchase_event) {
+        ui.colored_label(
+            ui.visuals().warn_fg_color,
+            format!(
+                "No events are named {:?}: RFM sees no purchases. Pick the purchase event.",
+                info.purchase_event
+            ),
+        );
+    }
+    if chosen != info.purchase_event {
+        let ws = info.path.clone();
+        app.jobs
+            .spawn("purchase-event", "Setting the purchase event", move |_| {
+                let result = Store::open(&ws)
+                    .and_then(|mut s| s.set_purchase_event(&chosen))
+                    .map_err(|e| e.to_string());
+                Msg::PurchaseEventSet {
+                    workspace: ws,
+                    result,
+                }
+            });
+    }
 }
 
 /// `1234567` → `1,234,567`.

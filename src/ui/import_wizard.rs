@@ -29,6 +29,8 @@ pub struct ImportWizard {
     pub mapping: Option<Mapping>,
     pub date_format: Option<DateFormat>,
     pub create_missing: bool,
+    /// Drop event rows identical to an earlier row (kept by default).
+    pub drop_identical: bool,
     /// An import (or a dry run, `true`) is under way.
     pub running: Option<bool>,
     pub report: Option<Result<ImportReport, String>>,
@@ -108,6 +110,7 @@ fn run(app: &mut PrismApp, dry_run: bool) {
         mapping: Some(mapping),
         date_format: app.import.date_format,
         create_missing_customers: app.import.create_missing,
+        drop_identical_rows: app.import.drop_identical,
         dry_run,
         ..ImportOptions::default()
     };
@@ -287,12 +290,15 @@ fn settings_ui(ui: &mut egui::Ui, app: &mut PrismApp, preview: &Preview) {
                 // Map again for the new kind, from the same sample.
                 let kind = mapping.kind;
                 let mut m = auto_map(kind, &preview.sniffed.headers, &preview.rows, None);
-                if kind == Kind::Events && m.column_of("event").is_none() {
-                    m.event_name = app
-                        .import
-                        .path
-                        .as_deref()
-                        .and_then(crate::ingest::event_name_from_file);
+                if kind == Kind::Events
+                    && m.column_of("event").is_none()
+                    && let Some(path) = app.import.path.as_deref()
+                {
+                    m.event_name = if crate::ingest::looks_like_purchases(path, &m) {
+                        Some(crate::model::event_names::ORDER.to_string())
+                    } else {
+                        crate::ingest::event_name_from_file(path)
+                    };
                 }
                 *mapping = m;
             }
@@ -348,6 +354,18 @@ fn settings_ui(ui: &mut egui::Ui, app: &mut PrismApp, preview: &Preview) {
                     "Create customers for events of unknown customers",
                 );
                 ui.end_row();
+                if mapping.column_of("event_id").is_none() {
+                    ui.label("");
+                    ui.checkbox(
+                        &mut app.import.drop_identical,
+                        "Drop rows identical to an earlier row",
+                    )
+                    .on_hover_text(
+                        "Without an event id column, two identical rows are kept as two events \
+                         (the same purchase twice on one day). Validate shows how many there are.",
+                    );
+                    ui.end_row();
+                }
             }
         });
 }
@@ -399,6 +417,9 @@ fn mapping_ui(ui: &mut egui::Ui, app: &mut PrismApp, preview: &Preview) {
         });
     if let Err(e) = mapping.check() {
         ui.colored_label(ui.visuals().error_fg_color, e);
+    }
+    for w in crate::ingest::mapping_warnings(mapping) {
+        ui.colored_label(ui.visuals().warn_fg_color, w);
     }
 }
 
@@ -504,6 +525,8 @@ fn report_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
                 ("merged", r.merged),
                 ("unchanged", r.unchanged),
                 ("rejected", r.rejected),
+                ("imported with a warning", r.warned),
+                ("identical to an earlier row", r.identical_rows),
             ] {
                 ui.label(label);
                 ui.strong(format_count(n as i64));
@@ -538,22 +561,32 @@ fn report_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
         if let Some(p) = &app.import.saved_rejects {
             ui.weak(format!("Saved to {p}"));
         }
-        egui::Grid::new("import_rejects")
-            .striped(true)
-            .show(ui, |ui| {
-                ui.strong("Row");
-                ui.strong("Column");
-                ui.strong("Value");
-                ui.strong("Reason");
-                ui.end_row();
-                for x in r.rejects.iter().take(200) {
-                    ui.label(x.row.to_string());
-                    ui.label(x.column.clone().unwrap_or_default());
-                    ui.label(x.value.clone().unwrap_or_default());
-                    ui.label(&x.reason);
-                    ui.end_row();
-                }
-            });
+        rows_ui(ui, "import_rejects", &r.rejects);
+    }
+    if !r.row_warnings.is_empty() {
+        egui::CollapsingHeader::new(format!(
+            "Imported with a warning ({})",
+            format_count(r.warned as i64)
+        ))
+        .default_open(true)
+        .show(ui, |ui| rows_ui(ui, "import_warnings", &r.row_warnings));
+    }
+    if r.identical_rows > 0 {
+        egui::CollapsingHeader::new(format!(
+            "Identical to an earlier row ({})",
+            format_count(r.identical_rows as i64)
+        ))
+        .default_open(true)
+        .show(ui, |ui| {
+            ui.label(r.identical_summary());
+            let rows: Vec<String> = r
+                .identical
+                .iter()
+                .take(100)
+                .map(|(row, earlier)| format!("row {row} = row {earlier}"))
+                .collect();
+            ui.weak(rows.join(", "));
+        });
     }
     if !r.merges.is_empty() {
         egui::CollapsingHeader::new(format!("Merged rows ({})", format_count(r.merged as i64)))
@@ -569,9 +602,31 @@ fn report_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
             format_count(r.likely_duplicate_count as i64)
         ))
         .show(ui, |ui| {
+            ui.weak("Best first; the score adds the evidence for and against.");
             for d in r.likely_duplicates.iter().take(100) {
-                ui.label(format!("{}: {} and {} ({})", d.name, d.a, d.b, d.why));
+                ui.label(format!(
+                    "{:.1}  {}: {} and {} ({})",
+                    d.score, d.name, d.a, d.b, d.why
+                ));
             }
         });
     }
+}
+
+/// Rows with their place and reason (rejected, or imported with a warning).
+fn rows_ui(ui: &mut egui::Ui, id: &str, rows: &[crate::ingest::Reject]) {
+    egui::Grid::new(id).striped(true).show(ui, |ui| {
+        ui.strong("Row");
+        ui.strong("Column");
+        ui.strong("Value");
+        ui.strong("Reason");
+        ui.end_row();
+        for x in rows.iter().take(200) {
+            ui.label(x.row.to_string());
+            ui.label(x.column.clone().unwrap_or_default());
+            ui.label(x.value.clone().unwrap_or_default());
+            ui.label(&x.reason);
+            ui.end_row();
+        }
+    });
 }
