@@ -4,9 +4,12 @@
 mod common;
 
 mod architecture;
+mod cli;
 mod engine;
 mod engine_differential;
 mod import;
+mod import_fidelity;
+mod import_robust;
 mod sample;
 mod store;
 mod ui_import;

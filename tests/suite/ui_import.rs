@@ -113,12 +113,14 @@ fn drop_map_validate_import_and_see_the_rows() {
     });
     h.get_by_label("Import report");
     let report = h.state().import.report.clone().unwrap().unwrap();
-    assert_eq!((report.inserted, report.rejected), (2, 1));
+    // The customer with a bad email is imported, without it.
+    assert_eq!((report.inserted, report.rejected, report.warned), (3, 0, 1));
+    h.get_by_label("Imported with a warning (1)");
     run_until(&mut h, "the reloaded workspace", |a| {
         a.workspace.as_ref().is_some_and(|w| {
             w.tables
                 .iter()
-                .any(|t| t.name == "customers" && t.rows == 2)
+                .any(|t| t.name == "customers" && t.rows == 3)
         }) && a.engine.is_some()
     });
 
@@ -129,7 +131,7 @@ fn drop_map_validate_import_and_see_the_rows() {
     run_until(&mut h, "the rows", |a| a.data.is_loaded());
     h.get_by_label("Q0001");
     h.get_by_label("Q0002");
-    h.get_by_label("customers · 2 rows");
+    h.get_by_label("customers · 3 rows");
 
     // The data-quality view knows the import.
     h.get_by_label("Data quality").click();
@@ -162,4 +164,68 @@ fn opening_with_a_file_to_import_starts_the_wizard_on_it() {
     assert_eq!(h.state().screen, Screen::Data);
     h.get_by_label("Import newsletter.csv");
     h.get_by_label("Validate");
+}
+
+#[test]
+fn identical_rows_are_counted_kept_and_dropped_only_when_ticked() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("shop.prism");
+    drop(Store::create(&ws).unwrap());
+    let csv = dir.path().join("cd_sales.csv");
+    std::fs::write(
+        &csv,
+        "customer_id,date,cds\nC1,19970101,1\nC1,19970101,1\nC2,19970102,2\n",
+    )
+    .unwrap();
+    let app = PrismApp::new(
+        AppOptions {
+            workspace: Some(ws.clone()),
+            screen: Some(Screen::Data),
+            data_dir: dir.path().to_path_buf(),
+            exit_after_shown: false,
+            import: Some(csv),
+            started: Instant::now(),
+        },
+        Settings::default(),
+    );
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1500.0, 1200.0))
+        .build_ui_state(|ui, app: &mut PrismApp| app.ui_root(ui), app);
+    run_until(&mut h, "the preview", |a| {
+        a.import.mapping.is_some() && a.engine.is_some()
+    });
+    // Purchases, by the file's name; no amount, and the wizard says so.
+    let m = h.state().import.mapping.clone().unwrap();
+    assert_eq!(m.event_name.as_deref(), Some("order"));
+    h.get_by_label_contains("these orders have no value column");
+    h.get_by_label("Create customers for events of unknown customers")
+        .click();
+    h.run_ok();
+    h.get_by_label("Validate").click();
+    run_until(&mut h, "the validation", |a| {
+        a.import.running.is_none() && a.import.report.is_some()
+    });
+    h.get_by_label("Identical to an earlier row (1)");
+    h.get_by_label("row 2 = row 1");
+    let r = h.state().import.report.clone().unwrap().unwrap();
+    assert_eq!((r.inserted, r.identical_rows), (3, 1));
+    // Ticked: the later copy is dropped.
+    h.get_by_label("Drop rows identical to an earlier row")
+        .click();
+    h.run_ok();
+    assert!(h.state().import.drop_identical);
+    h.get_by_label("Import").click();
+    run_until(&mut h, "the import", |a| {
+        a.import.running.is_none()
+            && a.import
+                .report
+                .as_ref()
+                .is_some_and(|r| r.as_ref().is_ok_and(|r| !r.dry_run))
+    });
+    let r = h.state().import.report.clone().unwrap().unwrap();
+    assert_eq!((r.inserted, r.merged), (2, 1));
+    assert_eq!(
+        Store::open_read_only(&ws).unwrap().event_count().unwrap(),
+        2
+    );
 }

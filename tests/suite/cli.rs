@@ -1,0 +1,117 @@
+//! The command line as scripts use it: pipes, logs and standard output.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+
+fn prism() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_prism"))
+}
+
+fn sample_workspace(dir: &std::path::Path) -> std::path::PathBuf {
+    let ws = dir.join("shop.prism");
+    let out = prism()
+        .args([
+            "sample",
+            "--customers",
+            "3000",
+            "--as-of",
+            "2026-11-01",
+            "--out",
+        ])
+        .arg(&ws)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Progress goes to a terminal only: a pipe gets no control sequences.
+    assert!(
+        !out.stderr.contains(&0x1b),
+        "{:?}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    ws
+}
+
+#[test]
+fn a_closed_pipe_ends_the_command_quietly_and_dash_means_standard_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = sample_workspace(dir.path());
+    // `prism members … --out - | head -1`
+    let mut child = prism()
+        .current_dir(dir.path())
+        .arg("members")
+        .arg(&ws)
+        .args(["--segment", "Lapsed", "--out", "-"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    {
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        out.read_line(&mut first).unwrap();
+        // Dropping the reader closes the pipe with most of the CSV unread.
+    }
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(first.starts_with("id,external_id,email"), "{first}");
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
+    assert_ne!(status.code(), Some(101), "{err}");
+    // No file named `-`.
+    assert!(!dir.path().join("-").exists());
+
+    // The whole CSV on standard output, the summary on stderr.
+    let out = prism()
+        .current_dir(dir.path())
+        .arg("members")
+        .arg(&ws)
+        .args(["--segment", "Lapsed", "--out", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let csv = String::from_utf8(out.stdout).unwrap();
+    let rows = csv.lines().count() - 1;
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.trim(), format!("members = {rows}"));
+    assert!(!dir.path().join("-").exists());
+}
+
+#[test]
+fn import_progress_is_for_terminals_and_rejects_can_go_to_standard_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("w.prism");
+    let f = dir.path().join("c.csv");
+    std::fs::write(
+        &f,
+        "customer_id,email,signup_date\nA1,a@x.com,2026-01-01\nA2,b@x.com,2030-01-01\n",
+    )
+    .unwrap();
+    let out = prism()
+        .arg("import")
+        .arg(&ws)
+        .arg(&f)
+        .args(["--rejects", "-"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        stdout,
+        "row,line,column,value,reason\n2,3,signup_date,2030-01-01,the date is in the future\n"
+    );
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
+    assert!(stderr.contains("inserted       1"), "{stderr}");
+}
