@@ -2,10 +2,16 @@
 //!
 //! - [`jobs`]: worker threads with progress, cancel and generations.
 //! - [`workspace`]: where workspaces live, the built-in sample, opening one.
+//! - [`segments`]: what the rule builder computes, and ([`segments::ops`])
+//!   every change to saved segments, one transaction each.
+//! - [`error`]: [`AppError`], the services' typed errors.
 
+pub mod error;
 pub mod jobs;
 pub mod segments;
 pub mod workspace;
+
+pub use error::AppError;
 
 /// The four screens of the app. Lives here, not in the UI, so the CLI can
 /// name a screen to open on.

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Subcommand};
 
 use super::{CliError, TermProgress, parse_as_of_or_now};
+use crate::app::AppError;
+use crate::app::segments::ops;
 use crate::engine::explain::node_label;
 use crate::engine::members::SortBy;
 use crate::engine::resolve::{parse_score_model, resolve_score};
@@ -56,6 +58,38 @@ pub enum SegmentCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Rename a segment; rules that refer to it follow.
+    Rename {
+        workspace: PathBuf,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        to: String,
+    },
+    /// Save a copy of a segment as "NAME (copy)".
+    Duplicate {
+        workspace: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
+    /// Move a segment one place up (higher priority) or down.
+    Move {
+        workspace: PathBuf,
+        #[arg(long)]
+        name: String,
+        #[arg(long, conflicts_with = "down", required_unless_present = "down")]
+        up: bool,
+        #[arg(long)]
+        down: bool,
+    },
+    /// Change a segment's colour.
+    Color {
+        workspace: PathBuf,
+        #[arg(long)]
+        name: String,
+        /// `#rrggbb`.
+        color: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -76,6 +110,17 @@ pub enum ScoreCommand {
         #[arg(long)]
         name: String,
     },
+}
+
+impl From<AppError> for CliError {
+    fn from(e: AppError) -> CliError {
+        match e {
+            AppError::Store(StoreError::Invalid(m)) => CliError::new(2, m),
+            AppError::Store(s) => s.into(),
+            AppError::Engine(e) => e.into(),
+            other => CliError::new(if other.is_bad_input() { 2 } else { 1 }, other.to_string()),
+        }
+    }
 }
 
 impl From<EngineError> for CliError {
@@ -215,8 +260,7 @@ pub fn members(
         eprintln!("members = {}", order.len());
         return Ok(());
     }
-    crate::app::segments::write_members_csv(&engine, &order, out)
-        .map_err(|e| CliError::new(1, e))?;
+    crate::app::segments::write_members_csv(&engine, &order, out).map_err(CliError::from)?;
     println!("members = {}", order.len());
     println!("wrote {}", out.display());
     Ok(())
@@ -277,43 +321,33 @@ pub fn segment(cmd: SegmentCommand) -> Result<(), CliError> {
             description,
         } => {
             let r = read_rule_file(&rule)?;
-            let store = Store::open(&workspace)?;
+            let mut store = Store::open(&workspace)?;
             let schema = schema_of(&store)?;
             let node = crate::app::segments::resolve_as(&schema, &name, &r)
                 .map_err(|e| CliError::new(2, format!("{}: rule error at {e}", rule.display())))?;
             let existing = store.segment_by_name(&name)?;
-            let color = match color {
-                Some(c) if is_color(&c) => c,
-                Some(c) => return Err(CliError::new(2, format!("--color {c:?}: use #rrggbb"))),
-                None => existing
-                    .as_ref()
-                    .map(|s| s.color.clone())
-                    .unwrap_or_else(|| "#4e79a7".into()),
-            };
+            if let Some(c) = color.as_deref().filter(|c| !ops::is_color(c)) {
+                return Err(CliError::new(2, format!("--color {c:?}: use #rrggbb")));
+            }
             let rec = SegmentRecord {
                 id: existing.as_ref().map(|s| s.id).unwrap_or(0),
                 name: name.clone(),
                 description: description
                     .or_else(|| existing.as_ref().map(|s| s.description.clone()))
                     .unwrap_or_default(),
-                color,
+                color: color
+                    .or_else(|| existing.as_ref().map(|s| s.color.clone()))
+                    .unwrap_or_else(|| ops::DEFAULT_COLOR.into()),
                 priority: existing.as_ref().map(|s| s.priority).unwrap_or(0),
                 rule: r.to_json(),
                 ..SegmentRecord::default()
             };
-            let id = store.save_segment(&rec)?;
             let engine = load_engine(&store)?;
             let as_of = crate::model::time::now_utc();
             let ev = engine
                 .evaluate(&node, as_of, &TermProgress::new())
                 .map_err(EngineError::from)?;
-            let v = store.add_segment_version(
-                id,
-                &rec.rule,
-                Some(ev.count() as i64),
-                Some(as_of),
-                "",
-            )?;
+            let (_, v) = ops::save(&mut store, &rec, Some(ev.count() as i64), Some(as_of), "")?;
             println!(
                 "saved {name:?} version {} ({} members)",
                 v.version,
@@ -326,16 +360,21 @@ pub fn segment(cmd: SegmentCommand) -> Result<(), CliError> {
             let store = Store::open_read_only(&workspace)?;
             let schema = schema_of(&store)?;
             let engine = load_engine(&store)?;
+            let segments = store.segments()?;
+            let counts = crate::app::segments::saved_counts(
+                &engine,
+                &schema,
+                &segments,
+                as_of,
+                &TermProgress::new(),
+            );
             println!(
                 "{:<4} {:<28} {:>10}  description",
                 "prio", "segment", "count"
             );
-            for s in store.segments()? {
-                let count = match parse_rule(&s.rule).and_then(|r| resolve(&r, &schema)) {
-                    Ok(node) => engine
-                        .evaluate(&node, as_of, &TermProgress::new())
-                        .map(|e| e.count().to_string())
-                        .unwrap_or_else(|e| e.to_string()),
+            for (s, (_, count)) in segments.iter().zip(counts) {
+                let count = match count {
+                    Ok(n) => n.to_string(),
                     Err(e) => format!("invalid: {e}"),
                 };
                 println!(
@@ -350,45 +389,74 @@ pub fn segment(cmd: SegmentCommand) -> Result<(), CliError> {
             name,
             force,
         } => {
-            let store = Store::open(&workspace)?;
-            let seg = store
-                .segment_by_name(&name)?
-                .ok_or_else(|| CliError::new(2, format!("no segment named {name:?}")))?;
-            let users: Vec<String> = store
-                .segments()?
-                .into_iter()
-                .filter(|s| s.id != seg.id && refers_to(&s.rule, &name))
-                .map(|s| s.name)
-                .collect();
-            if !users.is_empty() && !force {
-                return Err(CliError::new(
+            let mut store = Store::open(&workspace)?;
+            let seg = ops::by_name(&store, &name)?;
+            ops::delete(&mut store, seg.id, force).map_err(|e| match e {
+                AppError::InUse { name, users } => CliError::new(
                     2,
                     format!(
                         "{name:?} is used by {}; pass --force to delete it anyway",
                         users.join(", ")
                     ),
-                ));
-            }
-            store.delete_segment(seg.id)?;
+                ),
+                other => other.into(),
+            })?;
             println!("deleted {name:?}");
             Ok(())
         }
-    }
-}
-
-fn refers_to(rule_json: &str, name: &str) -> bool {
-    fn walk(n: &crate::engine::rule::Node, name: &str) -> bool {
-        match n {
-            crate::engine::rule::Node::Segment(s) => s.segment == name,
-            crate::engine::rule::Node::Group(g) => g.children.iter().any(|c| walk(c, name)),
-            _ => false,
+        SegmentCommand::Rename {
+            workspace,
+            name,
+            to,
+        } => {
+            let mut store = Store::open(&workspace)?;
+            let seg = ops::by_name(&store, &name)?;
+            let rewritten = ops::rename(&mut store, seg.id, &to)?;
+            println!("renamed {name:?} to {:?}", to.trim());
+            for r in rewritten {
+                println!("  {r:?} now refers to {:?}", to.trim());
+            }
+            Ok(())
+        }
+        SegmentCommand::Duplicate { workspace, name } => {
+            let mut store = Store::open(&workspace)?;
+            let seg = ops::by_name(&store, &name)?;
+            let copy = ops::duplicate(&mut store, &seg)?;
+            println!("saved {:?}", copy.name);
+            Ok(())
+        }
+        SegmentCommand::Move {
+            workspace,
+            name,
+            up,
+            down: _,
+        } => {
+            let mut store = Store::open(&workspace)?;
+            let seg = ops::by_name(&store, &name)?;
+            let to = if up { ops::Move::Up } else { ops::Move::Down };
+            if !ops::move_segment(&mut store, seg.id, to)? {
+                println!(
+                    "{name:?} is already at the {}",
+                    if up { "top" } else { "bottom" }
+                );
+            }
+            for s in store.segments()? {
+                println!("{:<4} {}", s.priority, s.name);
+            }
+            Ok(())
+        }
+        SegmentCommand::Color {
+            workspace,
+            name,
+            color,
+        } => {
+            let mut store = Store::open(&workspace)?;
+            let seg = ops::by_name(&store, &name)?;
+            ops::set_color(&mut store, seg.id, &color)?;
+            println!("{name:?} is now {color}");
+            Ok(())
         }
     }
-    parse_rule(rule_json).is_ok_and(|r| walk(&r.root, name))
-}
-
-fn is_color(c: &str) -> bool {
-    c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|ch| ch.is_ascii_hexdigit())
 }
 
 pub fn score(cmd: ScoreCommand) -> Result<(), CliError> {

@@ -50,6 +50,36 @@ impl Rule {
     pub fn to_json_pretty(&self) -> String {
         serde_json::to_string_pretty(self).expect("rules always serialize")
     }
+
+    /// Whether a segment condition anywhere in the rule refers to `name`.
+    pub fn refers_to(&self, name: &str) -> bool {
+        fn walk(n: &Node, name: &str) -> bool {
+            match n {
+                Node::Segment(s) => s.segment == name,
+                Node::Group(g) => g.children.iter().any(|c| walk(c, name)),
+                _ => false,
+            }
+        }
+        walk(&self.root, name)
+    }
+
+    /// Points every reference to segment `old` at `new`; true if any did.
+    pub fn rename_segment(&mut self, old: &str, new: &str) -> bool {
+        fn walk(n: &mut Node, old: &str, new: &str) -> bool {
+            match n {
+                Node::Segment(s) if s.segment == old => {
+                    s.segment = new.to_string();
+                    true
+                }
+                Node::Group(g) => g
+                    .children
+                    .iter_mut()
+                    .fold(false, |any, c| walk(c, old, new) | any),
+                _ => false,
+            }
+        }
+        walk(&mut self.root, old, new)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -374,6 +374,30 @@ impl Store {
         Ok(())
     }
 
+    /// Runs `f` as one transaction: everything it writes commits together,
+    /// or (on an error) nothing does.
+    pub fn transaction<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&Store) -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
+        self.conn
+            .execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| self.err(e))?;
+        match f(self) {
+            Ok(v) => match self.conn.execute_batch("COMMIT") {
+                Ok(()) => Ok(v),
+                Err(e) => {
+                    let _ = self.conn.execute_batch("ROLLBACK");
+                    Err(self.err(e).into())
+                }
+            },
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
     /// The workspace's display name.
     pub fn name(&self) -> Result<String> {
         Ok(self.meta("name")?.unwrap_or_else(|| "Workspace".into()))

@@ -146,21 +146,18 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// Sets the priority order: `ids[0]` gets priority 1, and so on.
-    pub fn reorder_segments(&mut self, ids: &[i64]) -> Result<()> {
-        let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(|e| super::sqlite_err(&path, e))?;
+    /// Sets the priority order: `ids[0]` gets priority 1, and so on (run it
+    /// inside [`Store::transaction`] to make it one change).
+    pub fn reorder_segments(&self, ids: &[i64]) -> Result<()> {
         for (i, id) in ids.iter().enumerate() {
-            tx.execute(
-                "UPDATE segments SET priority = ?2 WHERE id = ?1",
-                params![id, i as i64 + 1],
-            )
-            .map_err(|e| super::sqlite_err(&path, e))?;
+            self.conn
+                .execute(
+                    "UPDATE segments SET priority = ?2 WHERE id = ?1",
+                    params![id, i as i64 + 1],
+                )
+                .map_err(|e| self.err(e))?;
         }
-        tx.commit().map_err(|e| super::sqlite_err(&path, e))
+        Ok(())
     }
 
     /// Saves the segment's current rule as its next version.

@@ -97,3 +97,49 @@ fn sql_stays_in_the_store() {
     }
     assert!(offenders.is_empty(), "SQL outside the store: {offenders:?}");
 }
+
+fn code_under(dir: &str) -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src").join(dir);
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    files
+        .iter()
+        .map(|f| code_of(&std::fs::read_to_string(f).unwrap()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Everything the GUI does to saved segments, the CLI does too, through the
+/// same function of `app::segments::ops`; neither writes segments itself.
+#[test]
+fn every_segment_operation_is_one_service_the_ui_and_the_cli_both_call() {
+    use clap::CommandFactory;
+    let cli = prism::cli::Cli::command();
+    let segment = cli.find_subcommand("segment").expect("prism segment");
+    let ui = code_under("ui");
+    let cli_code = code_under("cli");
+    for (op, subcommand) in prism::app::segments::ops::OPERATIONS {
+        assert!(
+            segment.find_subcommand(subcommand).is_some(),
+            "no `prism segment {subcommand}` for {op}"
+        );
+        let call = format!("ops::{op}(");
+        assert!(ui.contains(&call), "the UI does not call {call}");
+        assert!(cli_code.contains(&call), "the CLI does not call {call}");
+    }
+    for writer in [
+        "save_segment(",
+        "add_segment_version(",
+        "delete_segment(",
+        "reorder_segments(",
+    ] {
+        assert!(
+            !ui.contains(writer),
+            "the UI calls the store's {writer} itself"
+        );
+        assert!(
+            !cli_code.contains(writer),
+            "the CLI calls the store's {writer} itself"
+        );
+    }
+}

@@ -115,3 +115,87 @@ fn import_progress_is_for_terminals_and_rejects_can_go_to_standard_output() {
     assert!(!stderr.contains('\u{1b}'), "{stderr:?}");
     assert!(stderr.contains("inserted       1"), "{stderr}");
 }
+
+#[test]
+fn segments_are_renamed_duplicated_moved_recoloured_and_deleted_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = sample_workspace(dir.path());
+    let run = |args: &[&str]| {
+        let out = prism()
+            .arg("segment")
+            .arg(args[0])
+            .arg(&ws)
+            .args(&args[1..])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let rule = dir.path().join("lapsed_vips.json");
+    std::fs::write(
+        &rule,
+        r#"{"version": 1, "root": {"type": "group", "match": "all", "children": [
+            {"type": "segment", "segment": "VIP"},
+            {"type": "segment", "segment": "Lapsed"}]}}"#,
+    )
+    .unwrap();
+    let (code, _, err) = run(&[
+        "save",
+        "--name",
+        "Lapsed VIPs",
+        "--rule",
+        rule.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{err}");
+
+    // Rename: the rule that refers to it follows, in the same transaction.
+    let (code, out, err) = run(&["rename", "--name", "VIP", "--to", "Top customers"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("\"Lapsed VIPs\" now refers to \"Top customers\""),
+        "{out}"
+    );
+    let store = prism::store::Store::open_read_only(&ws).unwrap();
+    let lv = store.segment_by_name("Lapsed VIPs").unwrap().unwrap();
+    assert!(
+        lv.rule.contains("Top customers") && !lv.rule.contains("\"VIP\""),
+        "{}",
+        lv.rule
+    );
+    drop(store);
+    // A name that is taken is refused, and nothing changes.
+    let (code, _, err) = run(&["rename", "--name", "Top customers", "--to", "Lapsed"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("already exists"), "{err}");
+
+    let (code, out, _) = run(&["duplicate", "--name", "Lapsed"]);
+    assert_eq!(code, Some(0));
+    assert!(out.contains("\"Lapsed (copy)\""), "{out}");
+    let (code, out, _) = run(&["move", "--name", "Lapsed (copy)", "--up"]);
+    assert_eq!(code, Some(0));
+    let order: Vec<&str> = out.lines().map(|l| l[5..].trim()).collect();
+    let copy = order.iter().position(|n| *n == "Lapsed (copy)").unwrap();
+    assert_eq!(order[copy + 1], "Lapsed VIPs", "{out}");
+    let (code, _, err) = run(&["color", "--name", "Lapsed", "#12ab34"]);
+    assert_eq!(code, Some(0), "{err}");
+    let (code, _, err) = run(&["color", "--name", "Lapsed", "teal"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("#rrggbb"), "{err}");
+
+    // Delete checks references; --force overrides.
+    let (code, _, err) = run(&["delete", "--name", "Lapsed"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("used by Lapsed VIPs"), "{err}");
+    let (code, _, _) = run(&["delete", "--name", "Lapsed", "--force"]);
+    assert_eq!(code, Some(0));
+    let store = prism::store::Store::open_read_only(&ws).unwrap();
+    assert!(store.segment_by_name("Lapsed").unwrap().is_none());
+    // The copy has its first version, noted as a duplicate.
+    let copy = store.segment_by_name("Lapsed (copy)").unwrap().unwrap();
+    let versions = store.segment_versions(copy.id).unwrap();
+    assert_eq!(versions.len(), 1);
+    assert_eq!(versions[0].note, "duplicated");
+}

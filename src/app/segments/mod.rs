@@ -1,16 +1,20 @@
 //! Segment services the rule builder runs as background jobs: evaluate a
-//! draft, count saved segments, overlaps, compare versions, save.
+//! draft, count saved segments, overlaps, compare versions; [`ops`] changes
+//! saved segments.
+
+pub mod ops;
 
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::app::AppError;
 use crate::engine::edit::path_string;
 use crate::engine::members::{exclusive_counts, overlap_matrix};
 use crate::engine::resolve::RNode;
 use crate::engine::rule::Rule;
 use crate::engine::sql::{Dialect, compile};
 use crate::engine::{Engine, Evaluation, RuleError, Schema, parse_rule, resolve, schema_of};
-use crate::model::{SegmentRecord, SegmentVersion};
+use crate::model::SegmentRecord;
 use crate::progress::Progress;
 use crate::store::Store;
 
@@ -22,11 +26,11 @@ pub struct Loaded {
 }
 
 /// Builds the engine and reads what rules can refer to.
-pub fn load(path: &Path, progress: &dyn Progress) -> Result<Loaded, String> {
-    let store = Store::open_read_only(path).map_err(|e| e.to_string())?;
-    let schema = schema_of(&store).map_err(|e| e.to_string())?;
-    let segments = store.segments().map_err(|e| e.to_string())?;
-    let engine = Engine::load(&store, progress).map_err(|e| e.to_string())?;
+pub fn load(path: &Path, progress: &dyn Progress) -> Result<Loaded, AppError> {
+    let store = Store::open_read_only(path)?;
+    let schema = schema_of(&store)?;
+    let segments = store.segments()?;
+    let engine = Engine::load(&store, progress)?;
     Ok(Loaded {
         engine: Arc::new(engine),
         schema: Arc::new(schema),
@@ -48,14 +52,24 @@ pub fn resolve_as(schema: &Schema, name: &str, rule: &Rule) -> Result<RNode, Rul
 pub struct DraftResult {
     pub node: Arc<RNode>,
     pub evaluation: Evaluation,
-    /// Inline SQL per dialect, in [`Dialect::ALL`] order.
-    pub sql: Vec<String>,
+    /// Inline SQL per dialect.
+    pub sql: std::collections::HashMap<Dialect, String>,
 }
 
+impl DraftResult {
+    pub fn sql(&self, dialect: Dialect) -> &str {
+        self.sql
+            .get(&dialect)
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Debug)]
 pub enum DraftError {
     /// The rule is not valid yet; the error names the node.
     Rule(RuleError),
-    Failed(String),
+    Failed(AppError),
 }
 
 pub fn evaluate_draft(
@@ -69,10 +83,10 @@ pub fn evaluate_draft(
     let node = resolve_as(schema, name, rule).map_err(DraftError::Rule)?;
     let evaluation = engine
         .evaluate(&node, as_of, progress)
-        .map_err(|e| DraftError::Failed(e.to_string()))?;
+        .map_err(|e| DraftError::Failed(e.into()))?;
     let sql = Dialect::ALL
         .iter()
-        .map(|d| compile(&node, as_of, *d).inline())
+        .map(|d| (*d, compile(&node, as_of, *d).inline()))
         .collect();
     Ok(DraftResult {
         node: Arc::new(node),
@@ -81,26 +95,22 @@ pub fn evaluate_draft(
     })
 }
 
-/// The count of each saved segment (by id).
+/// The count of each saved segment (by id), for the list and `prism
+/// segment list`.
 pub fn saved_counts(
     engine: &Engine,
     schema: &Schema,
     segments: &[SegmentRecord],
     as_of: i64,
     progress: &dyn Progress,
-) -> Vec<(i64, Result<usize, String>)> {
+) -> Vec<(i64, Result<usize, AppError>)> {
     segments
         .iter()
         .map(|s| {
             let count = parse_rule(&s.rule)
                 .and_then(|r| resolve(&r, schema))
-                .map_err(|e| e.to_string())
-                .and_then(|n| {
-                    engine
-                        .evaluate(&n, as_of, progress)
-                        .map(|e| e.count())
-                        .map_err(|e| e.to_string())
-                });
+                .map_err(AppError::from)
+                .and_then(|n| Ok(engine.evaluate(&n, as_of, progress)?.count()));
             (s.id, count)
         })
         .collect()
@@ -123,15 +133,12 @@ pub fn overlap(
     segments: &[(String, String, Rule)],
     as_of: i64,
     progress: &dyn Progress,
-) -> Result<OverlapReport, String> {
+) -> Result<OverlapReport, AppError> {
     let mut sets = Vec::new();
     for (name, _, rule) in segments {
-        let node = resolve_as(schema, name, rule).map_err(|e| format!("{name}: {e}"))?;
-        sets.push(
-            engine
-                .set_of(&node, as_of, progress)
-                .map_err(|e| e.to_string())?,
-        );
+        let node = resolve_as(schema, name, rule)
+            .map_err(|e| AppError::Invalid(format!("{name}: rule error at {e}")))?;
+        sets.push(engine.set_of(&node, as_of, progress)?);
     }
     let refs: Vec<&crate::engine::Bitset> = sets.iter().map(|s| s.as_ref()).collect();
     Ok(OverlapReport {
@@ -164,12 +171,10 @@ pub fn compare(
     after: &Rule,
     as_of: i64,
     progress: &dyn Progress,
-) -> Result<VersionDiff, String> {
-    let set = |r: &Rule| -> Result<Arc<crate::engine::Bitset>, String> {
-        let n = resolve_as(schema, name, r).map_err(|e| e.to_string())?;
-        engine
-            .set_of(&n, as_of, progress)
-            .map_err(|e| e.to_string())
+) -> Result<VersionDiff, AppError> {
+    let set = |r: &Rule| -> Result<Arc<crate::engine::Bitset>, AppError> {
+        let n = resolve_as(schema, name, r)?;
+        Ok(engine.set_of(&n, as_of, progress)?)
     };
     let a = set(before)?;
     let b = set(after)?;
@@ -194,25 +199,6 @@ pub fn compare(
     })
 }
 
-/// Saves a segment and records a version with its count.
-pub fn save(
-    path: &Path,
-    record: &SegmentRecord,
-    count: Option<i64>,
-    as_of: Option<i64>,
-) -> Result<(SegmentRecord, SegmentVersion), String> {
-    let store = Store::open(path).map_err(|e| e.to_string())?;
-    let id = store.save_segment(record).map_err(|e| e.to_string())?;
-    let version = store
-        .add_segment_version(id, &record.rule, count, as_of, "")
-        .map_err(|e| e.to_string())?;
-    let saved = store
-        .segment(id)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| "the segment vanished while saving".to_string())?;
-    Ok((saved, version))
-}
-
 /// Node paths with their counts, for display by path.
 pub fn counts_by_path(e: &Evaluation) -> std::collections::HashMap<String, (usize, f64)> {
     e.nodes
@@ -227,8 +213,11 @@ pub fn path_of(addr: &[usize]) -> String {
 }
 
 /// Writes members (engine indexes, in order) with every customer field.
-pub fn write_members_csv(engine: &Engine, order: &[usize], out: &Path) -> Result<(), String> {
-    let io = |e: std::io::Error| format!("{}: {e}", out.display());
+pub fn write_members_csv(engine: &Engine, order: &[usize], out: &Path) -> Result<(), AppError> {
+    let io = |e: std::io::Error| AppError::Io {
+        path: out.display().to_string(),
+        source: e,
+    };
     let file = std::fs::File::create(out).map_err(io)?;
     write_members_csv_to(engine, order, &mut std::io::BufWriter::new(file)).map_err(io)
 }
@@ -245,7 +234,7 @@ pub fn write_members_csv_to(
         let mut line = engine.id_of(i).to_string();
         for f in &fields {
             line.push(',');
-            line.push_str(&crate::sample::csv_field(
+            line.push_str(&crate::model::text::csv_field(
                 &engine.field_display(f, i).unwrap_or_default(),
             ));
         }
