@@ -1,10 +1,12 @@
 //! Background jobs: each runs on its own worker thread, reports progress,
 //! can be cancelled, and hands its result back through a channel.
 //!
-//! Every job has a *key* ("workspace", "table-page", …). Spawning a job bumps
-//! its key's generation and cancels older jobs with the same key; when an
-//! older job still finishes, its result is stale and dropped, so the UI
-//! never shows an answer to a question it no longer asks.
+//! Every job has a *key* ([`JobKey`]: what it computes). Spawning a job
+//! bumps its key's generation and cancels older jobs with the same key; when
+//! an older job still finishes, its result is stale and dropped, so the UI
+//! never shows an answer to a question it no longer asks. This is the one
+//! way results go stale: opening another workspace supersedes every running
+//! job ([`Jobs::supersede_all`]).
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -16,6 +18,34 @@ use crate::progress::Progress;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct JobId(pub u64);
+
+/// What a job computes. At most one current job per key.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum JobKey {
+    Workspace,
+    Engine,
+    FileDialog,
+    ImportPreview,
+    Import,
+    Quality,
+    PurchaseEvent,
+    /// One page of a table in the Data screen.
+    TablePage {
+        table: String,
+        page: u64,
+    },
+    SegmentEval,
+    SegmentCounts,
+    SegmentSave,
+    /// A change to the saved list: rename, duplicate, delete, move, colour.
+    SegmentList,
+    SegmentMembers,
+    SegmentExport,
+    SegmentExplain,
+    SegmentOverlap,
+    SegmentVersions,
+    SegmentCompare,
+}
 
 type Waker = Arc<dyn Fn() + Send + Sync>;
 
@@ -32,11 +62,15 @@ pub struct JobCtx {
 
 impl Progress for JobCtx {
     fn report(&self, fraction: f32, message: &str) {
-        if let Ok(mut p) = self.state.progress.lock() {
-            p.0 = fraction.clamp(0.0, 1.0);
-            p.1.clear();
-            p.1.push_str(message);
-        }
+        let mut p = self
+            .state
+            .progress
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        p.0 = fraction.clamp(0.0, 1.0);
+        p.1.clear();
+        p.1.push_str(message);
+        drop(p);
         if let Some(w) = &self.state.waker {
             w();
         }
@@ -58,40 +92,47 @@ pub struct JobStatus {
     pub elapsed: Duration,
 }
 
-struct Running {
+struct Running<K> {
     id: JobId,
-    key: String,
+    key: K,
     label: String,
     started: Instant,
     state: Arc<JobState>,
 }
 
-struct Finished<M> {
+struct Finished<M, K> {
     id: JobId,
-    key: String,
+    key: K,
     generation: u64,
     output: Result<M, String>,
 }
 
-/// The job runner. `M` is the message type a job's result is delivered as.
-pub struct Jobs<M> {
+/// The job runner. `M` is the message type a job's result is delivered as;
+/// `K` the key type.
+pub struct Jobs<M, K = JobKey> {
     next_id: u64,
-    tx: mpsc::Sender<Finished<M>>,
-    rx: mpsc::Receiver<Finished<M>>,
-    running: Vec<Running>,
-    generations: HashMap<String, u64>,
+    tx: mpsc::Sender<Finished<M, K>>,
+    rx: mpsc::Receiver<Finished<M, K>>,
+    running: Vec<Running<K>>,
+    /// The current generation of each key that has a job running (entries
+    /// go when their last job finishes, so the map stays small).
+    generations: HashMap<K, u64>,
     waker: Option<Waker>,
     failures: Vec<String>,
 }
 
-impl<M: Send + 'static> Default for Jobs<M> {
+impl<M: Send + 'static, K: Clone + Eq + std::hash::Hash + std::fmt::Debug + Send + 'static> Default
+    for Jobs<M, K>
+{
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<M: Send + 'static> Jobs<M> {
-    pub fn new() -> Jobs<M> {
+impl<M: Send + 'static, K: Clone + Eq + std::hash::Hash + std::fmt::Debug + Send + 'static>
+    Jobs<M, K>
+{
+    pub fn new() -> Jobs<M, K> {
         let (tx, rx) = mpsc::channel();
         Jobs {
             next_id: 1,
@@ -114,14 +155,14 @@ impl<M: Send + 'static> Jobs<M> {
     /// cancelled and their results will be dropped.
     pub fn spawn(
         &mut self,
-        key: &str,
+        key: K,
         label: impl Into<String>,
         work: impl FnOnce(&JobCtx) -> M + Send + 'static,
     ) -> JobId {
         let id = JobId(self.next_id);
         self.next_id += 1;
         let generation = {
-            let g = self.generations.entry(key.to_string()).or_insert(0);
+            let g = self.generations.entry(key.clone()).or_insert(0);
             *g += 1;
             *g
         };
@@ -133,39 +174,39 @@ impl<M: Send + 'static> Jobs<M> {
             progress: Mutex::new((0.0, String::new())),
             waker: self.waker.clone(),
         });
+        let name = format!("job-{key:?}");
         self.running.push(Running {
             id,
-            key: key.to_string(),
+            key: key.clone(),
             label: label.into(),
             started: Instant::now(),
             state: state.clone(),
         });
         let tx = self.tx.clone();
-        let key = key.to_string();
-        let spawned = std::thread::Builder::new()
-            .name(format!("job-{key}"))
-            .spawn(move || {
-                let ctx = JobCtx {
-                    state: state.clone(),
-                };
-                let output = catch_unwind(AssertUnwindSafe(|| work(&ctx))).map_err(|p| {
-                    p.downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| p.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "unknown error".into())
-                });
-                let _ = tx.send(Finished {
-                    id,
-                    key,
-                    generation,
-                    output,
-                });
-                if let Some(w) = &state.waker {
-                    w();
-                }
+        let job_key = key.clone();
+        let spawned = std::thread::Builder::new().name(name).spawn(move || {
+            let ctx = JobCtx {
+                state: state.clone(),
+            };
+            let output = catch_unwind(AssertUnwindSafe(|| work(&ctx))).map_err(|p| {
+                p.downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown error".into())
             });
+            let _ = tx.send(Finished {
+                id,
+                key: job_key,
+                generation,
+                output,
+            });
+            if let Some(w) = &state.waker {
+                w();
+            }
+        });
         if let Err(e) = spawned {
             self.running.retain(|r| r.id != id);
+            self.forget_if_idle(&key);
             self.failures
                 .push(format!("could not start a worker thread: {e}"));
         }
@@ -178,6 +219,7 @@ impl<M: Send + 'static> Jobs<M> {
         while let Ok(f) = self.rx.try_recv() {
             self.running.retain(|r| r.id != f.id);
             let current = self.generations.get(&f.key).copied() == Some(f.generation);
+            self.forget_if_idle(&f.key);
             match f.output {
                 Ok(m) if current => out.push(m),
                 Ok(_) => {}
@@ -187,6 +229,30 @@ impl<M: Send + 'static> Jobs<M> {
             }
         }
         out
+    }
+
+    /// Drops a key's generation once no job with it runs: a later job with
+    /// the key starts afresh, and no older one can still deliver.
+    fn forget_if_idle(&mut self, key: &K) {
+        if !self.running.iter().any(|r| &r.key == key) {
+            self.generations.remove(key);
+        }
+    }
+
+    /// Makes every running job stale (cancelled, its result dropped): the
+    /// questions they answer were about a workspace that is no longer open.
+    pub fn supersede_all(&mut self) {
+        for r in &self.running {
+            r.state.cancel.store(true, Ordering::Relaxed);
+            if let Some(g) = self.generations.get_mut(&r.key) {
+                *g += 1;
+            }
+        }
+    }
+
+    /// How many keys have a generation (for the test that it stays small).
+    pub fn tracked_keys(&self) -> usize {
+        self.generations.len()
     }
 
     /// Errors of jobs that crashed, taken once.
@@ -208,18 +274,20 @@ impl<M: Send + 'static> Jobs<M> {
     }
 
     /// Makes any running job with this key stale, without starting a new one.
-    pub fn forget(&mut self, key: &str) {
-        *self.generations.entry(key.to_string()).or_insert(0) += 1;
-        for r in self.running.iter().filter(|r| r.key == key) {
+    pub fn forget(&mut self, key: &K) {
+        if let Some(g) = self.generations.get_mut(key) {
+            *g += 1;
+        }
+        for r in self.running.iter().filter(|r| &r.key == key) {
             r.state.cancel.store(true, Ordering::Relaxed);
         }
     }
 
     /// True while a current job with this key runs.
-    pub fn is_running(&self, key: &str) -> bool {
+    pub fn is_running(&self, key: &K) -> bool {
         self.running
             .iter()
-            .any(|r| r.key == key && !r.state.cancel.load(Ordering::Relaxed))
+            .any(|r| &r.key == key && !r.state.cancel.load(Ordering::Relaxed))
     }
 
     pub fn is_idle(&self) -> bool {
@@ -230,12 +298,14 @@ impl<M: Send + 'static> Jobs<M> {
         self.running
             .iter()
             .map(|r| {
+                // A job that panicked mid-report poisons its lock; its last
+                // progress is still worth showing.
                 let (fraction, message) = r
                     .state
                     .progress
                     .lock()
-                    .map(|p| p.clone())
-                    .unwrap_or_default();
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .clone();
                 JobStatus {
                     id: r.id,
                     label: r.label.clone(),
@@ -253,7 +323,7 @@ impl<M: Send + 'static> Jobs<M> {
 mod tests {
     use super::*;
 
-    fn wait_for<M: Send + 'static>(jobs: &mut Jobs<M>) -> Vec<M> {
+    fn wait_for<M: Send + 'static>(jobs: &mut Jobs<M, &'static str>) -> Vec<M> {
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut out = Vec::new();
         while !jobs.is_idle() && Instant::now() < deadline {
@@ -266,7 +336,7 @@ mod tests {
 
     #[test]
     fn results_arrive_and_stale_ones_are_dropped() {
-        let mut jobs: Jobs<u32> = Jobs::new();
+        let mut jobs: Jobs<u32, &'static str> = Jobs::new();
         let (go_tx, go_rx) = mpsc::channel::<()>();
         jobs.spawn("count", "old", move |_| {
             go_rx.recv().ok();
@@ -275,11 +345,33 @@ mod tests {
         jobs.spawn("count", "new", |_| 2);
         go_tx.send(()).unwrap();
         assert_eq!(wait_for(&mut jobs), vec![2]);
+        // Finished keys are forgotten: browsing many pages leaves nothing.
+        for page in 0..50 {
+            jobs.spawn(["a", "b", "c", "d", "e"][page % 5], "page", move |_| {
+                page as u32
+            });
+        }
+        assert_eq!(wait_for(&mut jobs).len(), 5);
+        assert_eq!(jobs.tracked_keys(), 0);
+    }
+
+    #[test]
+    fn superseded_jobs_never_deliver() {
+        let mut jobs: Jobs<u32, &'static str> = Jobs::new();
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        jobs.spawn("page", "old workspace", move |_| {
+            go_rx.recv().ok();
+            1
+        });
+        jobs.supersede_all();
+        jobs.spawn("engine", "new workspace", |_| 2);
+        go_tx.send(()).unwrap();
+        assert_eq!(wait_for(&mut jobs), vec![2]);
     }
 
     #[test]
     fn cancel_reaches_the_job_and_panics_become_failures() {
-        let mut jobs: Jobs<&'static str> = Jobs::new();
+        let mut jobs: Jobs<&'static str, &'static str> = Jobs::new();
         let id = jobs.spawn("long", "long", |ctx| {
             while !ctx.is_cancelled() {
                 ctx.report(0.5, "working");

@@ -1,4 +1,8 @@
-//! The app: state shared by the screens, the job messages, and the frame loop.
+//! The app: the open workspace, the screens, the job messages, and the
+//! frame loop. Each screen owns its state and draws and handles its
+//! messages through a [`ScreenCtx`]: a small borrowed view of what screens
+//! share (the workspace, the engine, the job runner, the settings) and a
+//! list of [`Request`]s back to the app.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -6,20 +10,19 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use super::commands::UiCommand;
-use super::data_screen::DataScreen;
-use super::import_wizard::{ImportMsg, ImportWizard};
-use super::quality_view::QualityView;
-use super::segments::{self, SegMsg, SegmentsScreen};
-use super::{data_screen, placeholder_screens, status_bar, top_bar};
-use crate::app::Screen;
-use crate::app::jobs::Jobs;
+use super::data_screen::{DataMsg, DataScreen};
+use super::placeholder_screens::{PerformanceScreen, PreviewScreen};
+use super::segments::{SegMsg, SegmentsScreen};
+use super::{status_bar, top_bar};
+use crate::app::jobs::{JobKey, Jobs};
 use crate::app::segments::Loaded;
 use crate::app::workspace::{
     create_workspace, ensure_sample_workspace, open_workspace, sample_workspace_path,
     save_workspace_as,
 };
-use crate::engine::{Engine, Schema};
-use crate::store::{TablePage, WorkspaceInfo};
+use crate::app::{AppError, Screen};
+use crate::engine::Engine;
+use crate::store::WorkspaceInfo;
 use std::sync::Arc;
 
 /// How the app was started.
@@ -57,28 +60,60 @@ pub enum Msg {
         /// The workspace to fall back to if this one failed to open.
         fallback: Option<PathBuf>,
     },
-    TablePage {
-        workspace: PathBuf,
-        page: u64,
-        result: Result<TablePage, String>,
-    },
     FilePicked {
         purpose: FilePurpose,
         path: Option<PathBuf>,
     },
     /// The workspace is in memory and ready for segment work.
-    EngineReady {
-        workspace: PathBuf,
-        result: Result<Loaded, String>,
-    },
+    EngineReady(Result<Loaded, AppError>),
+    Data(DataMsg),
     Segments(SegMsg),
-    Import(ImportMsg),
-    Quality(Result<crate::ingest::quality::QualityReport, String>),
-    /// The workspace's purchase event was changed.
-    PurchaseEventSet {
-        workspace: PathBuf,
-        result: Result<(), String>,
-    },
+}
+
+/// What a screen asks of the app, handled after it has drawn or handled a
+/// message.
+pub enum Request {
+    /// Reopen (or open) a workspace: after an import, or a change that
+    /// derived data depends on.
+    OpenWorkspace(PathBuf),
+    /// Run a command as if its shortcut was pressed.
+    Command(UiCommand),
+    /// Show an error in the error dialog.
+    Error(String),
+}
+
+/// What a screen may use of the app while it draws or handles a message.
+pub struct ScreenCtx<'a> {
+    pub workspace: Option<&'a WorkspaceInfo>,
+    /// The open workspace in memory, once loaded.
+    pub engine: Option<&'a Arc<Engine>>,
+    pub jobs: &'a mut Jobs<Msg>,
+    pub settings: &'a Settings,
+    pub requests: &'a mut Vec<Request>,
+}
+
+impl ScreenCtx<'_> {
+    pub fn error(&mut self, message: impl Into<String>) {
+        self.requests.push(Request::Error(message.into()));
+    }
+
+    /// The open workspace's file.
+    pub fn workspace_path(&self) -> Option<PathBuf> {
+        self.workspace.map(|w| w.path.clone())
+    }
+}
+
+/// A [`ScreenCtx`] from the app's fields, borrowed apart from its screens.
+macro_rules! screen_ctx {
+    ($app:expr, $requests:expr) => {
+        ScreenCtx {
+            workspace: $app.workspace.as_ref(),
+            engine: $app.engine.as_ref(),
+            jobs: &mut $app.jobs,
+            settings: &$app.settings,
+            requests: &mut $requests,
+        }
+    };
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,16 +130,16 @@ pub struct PrismApp {
     /// The open workspace, once loaded.
     pub workspace: Option<WorkspaceInfo>,
     pub jobs: Jobs<Msg>,
-    pub data: DataScreen,
     /// The open workspace in memory, once loaded.
     pub engine: Option<Arc<Engine>>,
-    /// What segment rules can refer to in the open workspace.
-    pub schema: Option<Arc<Schema>>,
+    pub data: DataScreen,
     pub segments: SegmentsScreen,
-    pub import: ImportWizard,
-    pub quality: QualityView,
+    pub preview: PreviewScreen,
+    pub performance: PerformanceScreen,
     /// Messages waiting in the error dialog.
     pub errors: Vec<String>,
+    /// Commands screens asked for, run after the frame's drawing.
+    pending_commands: Vec<UiCommand>,
     started_up: bool,
     shown_reported: bool,
 }
@@ -118,13 +153,13 @@ impl PrismApp {
             screen,
             workspace: None,
             jobs: Jobs::new(),
-            data: DataScreen::default(),
             engine: None,
-            schema: None,
+            data: DataScreen::default(),
             segments: SegmentsScreen::default(),
-            import: ImportWizard::default(),
-            quality: QualityView::default(),
+            preview: PreviewScreen,
+            performance: PerformanceScreen,
             errors: Vec::new(),
+            pending_commands: Vec::new(),
             started_up: false,
             shown_reported: false,
         }
@@ -135,7 +170,7 @@ impl PrismApp {
     pub fn open_workspace(&mut self, path: PathBuf, fallback: Option<PathBuf>) {
         let sample = sample_workspace_path(&self.options.data_dir);
         let label = format!("Opening {}", path.display());
-        self.jobs.spawn("workspace", label, move |ctx| {
+        self.jobs.spawn(JobKey::Workspace, label, move |ctx| {
             let result = if path == sample {
                 ensure_sample_workspace(&path, ctx).and_then(|_| open_workspace(&path))
             } else {
@@ -170,19 +205,23 @@ impl PrismApp {
     }
 
     fn handle(&mut self, msg: Msg) {
+        let mut requests = Vec::new();
         match msg {
             Msg::WorkspaceOpened { result, fallback } => match result {
                 Ok(info) => {
+                    // Whatever still runs answers questions about the last
+                    // workspace: drop it.
+                    self.jobs.supersede_all();
                     self.settings.last_workspace = Some(info.path.clone());
-                    self.data.workspace_changed(&info);
-                    self.quality.invalidate();
                     self.engine = None;
-                    self.schema = None;
+                    self.data.workspace_changed(&info);
+                    self.segments.unload();
                     self.load_engine(info.path.clone());
                     self.workspace = Some(info);
                     if let Some(file) = self.options.import.take() {
                         self.screen = Screen::Data;
-                        ImportWizard::start(self, file);
+                        self.data
+                            .start_import(file, &mut screen_ctx!(self, requests));
                     }
                 }
                 Err(e) => {
@@ -192,64 +231,43 @@ impl PrismApp {
                     }
                 }
             },
-            Msg::TablePage {
-                workspace,
-                page,
-                result,
-            } => {
-                let current = self.workspace.as_ref().map(|w| &w.path) == Some(&workspace);
-                if current {
-                    match result {
-                        Ok(p) => self.data.page_loaded(page, p),
-                        Err(e) => {
-                            self.data.page_failed(page);
-                            self.errors.push(e);
-                        }
-                    }
-                }
-            }
             Msg::FilePicked { purpose, path } => {
                 if let Some(path) = path {
                     self.file_picked(purpose, path);
                 }
             }
-            Msg::EngineReady { workspace, result } => {
-                if self.workspace.as_ref().map(|w| &w.path) != Some(&workspace) {
-                    return;
+            Msg::EngineReady(result) => match result {
+                Ok(loaded) => {
+                    self.engine = Some(loaded.engine.clone());
+                    self.segments
+                        .loaded(loaded, &mut screen_ctx!(self, requests));
                 }
-                match result {
-                    Ok(loaded) => {
-                        self.engine = Some(loaded.engine);
-                        self.schema = Some(loaded.schema);
-                        self.segments.loaded(loaded.segments);
-                        self.segments.edited_now();
-                        segments::refresh_counts(self);
-                    }
-                    Err(e) => self
-                        .errors
-                        .push(format!("Could not load the workspace: {e}")),
-                }
-            }
-            Msg::Segments(m) => segments::handle(self, m),
-            Msg::Import(m) => super::import_wizard::handle(self, m),
-            Msg::Quality(r) => self.quality.result = Some(r),
-            Msg::PurchaseEventSet { workspace, result } => match result {
-                // Traits follow the purchase event: reread and rebuild.
-                Ok(()) => self.open_workspace(workspace, None),
-                Err(e) => self.errors.push(e),
+                Err(e) => self
+                    .errors
+                    .push(format!("Could not load the workspace: {e}")),
             },
+            Msg::Segments(m) => self.segments.handle(m, &mut screen_ctx!(self, requests)),
+            Msg::Data(m) => self.data.handle(m, &mut screen_ctx!(self, requests)),
+        }
+        self.apply(requests);
+    }
+
+    /// Carries out what the screens asked for.
+    fn apply(&mut self, requests: Vec<Request>) {
+        for r in requests {
+            match r {
+                Request::OpenWorkspace(path) => self.open_workspace(path, None),
+                Request::Command(c) => self.pending_commands.push(c),
+                Request::Error(e) => self.errors.push(e),
+            }
         }
     }
 
     /// Loads the workspace into the segment engine in the background.
     pub fn load_engine(&mut self, path: PathBuf) {
         self.jobs
-            .spawn("engine", "Loading customers and events", move |ctx| {
-                let result = crate::app::segments::load(&path, ctx);
-                Msg::EngineReady {
-                    workspace: path,
-                    result,
-                }
+            .spawn(JobKey::Engine, "Loading customers and events", move |ctx| {
+                Msg::EngineReady(crate::app::segments::load(&path, ctx))
             });
     }
 
@@ -258,7 +276,7 @@ impl PrismApp {
             FilePurpose::Open => self.open_workspace(path, None),
             FilePurpose::New => {
                 self.jobs
-                    .spawn("workspace", "Creating workspace", move |_| {
+                    .spawn(JobKey::Workspace, "Creating workspace", move |_| {
                         Msg::WorkspaceOpened {
                             result: create_workspace(&path).map_err(|e| e.to_string()),
                             fallback: None,
@@ -268,12 +286,13 @@ impl PrismApp {
             FilePurpose::SaveAs => {
                 if let Some(ws) = &self.workspace {
                     let src = ws.path.clone();
-                    self.jobs.spawn("workspace", "Saving a copy", move |_| {
-                        Msg::WorkspaceOpened {
-                            result: save_workspace_as(&src, &path).map_err(|e| e.to_string()),
-                            fallback: None,
-                        }
-                    });
+                    self.jobs
+                        .spawn(JobKey::Workspace, "Saving a copy", move |_| {
+                            Msg::WorkspaceOpened {
+                                result: save_workspace_as(&src, &path).map_err(|e| e.to_string()),
+                                fallback: None,
+                            }
+                        });
                 }
             }
         }
@@ -287,7 +306,7 @@ impl PrismApp {
             .as_ref()
             .and_then(|w| w.path.parent().map(|p| p.to_path_buf()));
         self.jobs
-            .spawn("file-dialog", "Waiting for a file", move |_| {
+            .spawn(JobKey::FileDialog, "Waiting for a file", move |_| {
                 let mut dialog = rfd::FileDialog::new().add_filter("Prism workspace", &["prism"]);
                 if let Some(dir) = start_dir {
                     dialog = dialog.set_directory(dir);
@@ -324,10 +343,12 @@ impl PrismApp {
                 self.settings.screen = s;
             }
             UiCommand::CancelJobs => self.jobs.cancel_all(),
-            UiCommand::Undo if self.screen == Screen::Segments => segments::undo(self),
-            UiCommand::Redo if self.screen == Screen::Segments => segments::redo(self),
+            UiCommand::Undo if self.screen == Screen::Segments => self.segments.undo(),
+            UiCommand::Redo if self.screen == Screen::Segments => self.segments.redo(),
             UiCommand::SaveSegment if self.screen == Screen::Segments => {
-                segments::save_current(self)
+                let mut requests = Vec::new();
+                self.segments.save_current(&mut screen_ctx!(self, requests));
+                self.apply(requests);
             }
             UiCommand::NewSegment => {
                 self.screen = Screen::Segments;
@@ -365,11 +386,13 @@ impl PrismApp {
                 .map(|f| f.path().to_path_buf())
                 .collect()
         });
+        let mut requests = Vec::new();
         if let Some(path) = dropped.into_iter().next()
             && self.workspace.is_some()
         {
             self.screen = Screen::Data;
-            ImportWizard::start(self, path);
+            self.data
+                .start_import(path, &mut screen_ctx!(self, requests));
         }
 
         let mut commands = Vec::new();
@@ -379,12 +402,17 @@ impl PrismApp {
         egui::Panel::bottom("status_bar").show(ui, |ui| {
             status_bar::status_bar_ui(ui, self);
         });
-        egui::CentralPanel::default().show(ui, |ui| match self.screen {
-            Screen::Data => data_screen::data_screen_ui(ui, self),
-            Screen::Segments => segments::segments_screen_ui(ui, self),
-            Screen::Preview => placeholder_screens::preview_screen_ui(ui),
-            Screen::Performance => placeholder_screens::performance_screen_ui(ui),
+        egui::CentralPanel::default().show(ui, |ui| {
+            let ctx = &mut screen_ctx!(self, requests);
+            match self.screen {
+                Screen::Data => self.data.ui(ui, ctx),
+                Screen::Segments => self.segments.ui(ui, ctx),
+                Screen::Preview => self.preview.ui(ui, ctx),
+                Screen::Performance => self.performance.ui(ui, ctx),
+            }
         });
+        self.apply(requests);
+        commands.append(&mut self.pending_commands);
         for command in commands {
             self.run_command(&ctx, command);
         }

@@ -138,7 +138,7 @@ pub fn run(workspace: PathBuf, segment: Option<String>, edits: usize) -> Result<
         let shown = d.app.segments.eval.shown;
         let t0 = Instant::now();
         apply(
-            &mut d.app,
+            &mut d.app.segments,
             vec![TreeAction::Replace {
                 addr,
                 node,

@@ -7,7 +7,10 @@ use std::path::PathBuf;
 
 use egui_extras::{Column, TableBuilder};
 
-use super::app::{Msg, PrismApp};
+use super::app::{Msg, Request, ScreenCtx};
+use super::import_wizard::{ImportMsg, ImportWizard};
+use super::quality_view::QualityView;
+use crate::app::jobs::JobKey;
 use crate::model::group_thousands;
 use crate::model::time::format_ts;
 use crate::store::{Cell, ColumnInfo, Store, TablePage, WorkspaceInfo};
@@ -17,11 +20,25 @@ pub const PAGE_ROWS: u64 = 200;
 /// Pages kept in memory per table.
 const MAX_PAGES: usize = 64;
 
+/// Answers of the Data screen's jobs.
+pub enum DataMsg {
+    TablePage {
+        page: u64,
+        result: Result<TablePage, String>,
+    },
+    Import(ImportMsg),
+    Quality(Result<crate::ingest::quality::QualityReport, String>),
+    /// The workspace's purchase event was changed.
+    PurchaseEventSet(Result<PathBuf, String>),
+}
+
 #[derive(Default)]
 pub struct DataScreen {
     pub selected_table: Option<String>,
     /// The data-quality view instead of a table.
     pub show_quality: bool,
+    pub import: ImportWizard,
+    pub quality: QualityView,
     workspace: Option<PathBuf>,
     total_rows: u64,
     columns: Vec<ColumnInfo>,
@@ -36,9 +53,14 @@ impl DataScreen {
             self.workspace.as_ref() == Some(&info.path) && info.tables.iter().any(|s| &s.name == t)
         });
         let show_quality = self.show_quality;
+        let import = std::mem::take(&mut self.import);
+        let mut quality = std::mem::take(&mut self.quality);
+        quality.invalidate();
         *self = DataScreen {
             workspace: Some(info.path.clone()),
             show_quality,
+            import,
+            quality,
             ..DataScreen::default()
         };
         if let Some(t) = keep.or_else(|| Some("customers".to_string())) {
@@ -94,24 +116,82 @@ impl DataScreen {
     pub fn is_loaded(&self) -> bool {
         self.total_rows == 0 || self.pages.contains_key(&0)
     }
-}
 
-fn request_page(app: &mut PrismApp, table: String, page: u64) {
-    let Some(ws) = app.workspace.as_ref().map(|w| w.path.clone()) else {
-        return;
-    };
-    app.data.requested.insert(page);
-    let key = format!("table-page/{table}/{page}");
-    app.jobs.spawn(&key, format!("Reading {table}"), move |_| {
-        let result = Store::open_read_only(&ws)
-            .and_then(|s| s.table_page(&table, page * PAGE_ROWS, PAGE_ROWS))
-            .map_err(|e| e.to_string());
-        Msg::TablePage {
-            workspace: ws,
-            page,
-            result,
+    /// Starts the import wizard on a file (picked or dropped).
+    pub fn start_import(&mut self, path: PathBuf, ctx: &mut ScreenCtx<'_>) {
+        self.import.start(path, ctx);
+    }
+
+    /// Applies a job's answer.
+    pub fn handle(&mut self, msg: DataMsg, ctx: &mut ScreenCtx<'_>) {
+        match msg {
+            DataMsg::TablePage { page, result } => match result {
+                Ok(p) => self.page_loaded(page, p),
+                Err(e) => {
+                    self.page_failed(page);
+                    ctx.error(e);
+                }
+            },
+            DataMsg::Import(m) => self.import.handle(m, ctx),
+            DataMsg::Quality(r) => self.quality.result = Some(r),
+            // Traits follow the purchase event: reread and rebuild.
+            DataMsg::PurchaseEventSet(r) => match r {
+                Ok(ws) => ctx.requests.push(Request::OpenWorkspace(ws)),
+                Err(e) => ctx.error(e),
+            },
         }
-    });
+    }
+
+    /// The Data screen: tables on the left; a table, the import wizard or
+    /// the data-quality view in the centre.
+    pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut ScreenCtx<'_>) {
+        let Some(info) = ctx.workspace.cloned() else {
+            ui.centered_and_justified(|ui| {
+                ui.spinner();
+            });
+            return;
+        };
+        egui::Panel::left("data_tables")
+            .resizable(true)
+            .default_size(220.0)
+            .show(ui, |ui| self.tables_ui(ui, ctx, &info));
+        egui::CentralPanel::default().show(ui, |ui| {
+            if self.import.open {
+                self.import.ui(ui, ctx);
+            } else if self.show_quality {
+                self.quality.ui(ui, ctx);
+            } else {
+                self.table_browser_ui(ui, ctx);
+            }
+        });
+        if ui.ctx().input(|i| !i.raw.hovered_files.is_empty()) {
+            egui::Area::new(egui::Id::unique("drop_hint"))
+                .anchor(egui::Align2::CENTER_CENTER, egui::vec2(0.0, 0.0))
+                .show(ui.ctx(), |ui| {
+                    egui::Frame::popup(ui.style()).show(ui, |ui| {
+                        ui.heading("Drop the file to import it");
+                    });
+                });
+        }
+    }
+
+    fn request_page(&mut self, ctx: &mut ScreenCtx<'_>, table: String, page: u64) {
+        let Some(ws) = ctx.workspace_path() else {
+            return;
+        };
+        self.requested.insert(page);
+        let label = format!("Reading {table}");
+        let key = JobKey::TablePage {
+            table: table.clone(),
+            page,
+        };
+        ctx.jobs.spawn(key, label, move |_| {
+            let result = Store::open_read_only(&ws)
+                .and_then(|s| s.table_page(&table, page * PAGE_ROWS, PAGE_ROWS))
+                .map_err(|e| e.to_string());
+            Msg::Data(DataMsg::TablePage { page, result })
+        });
+    }
 }
 
 pub fn format_cell(cell: &Cell, column: &ColumnInfo) -> String {
@@ -130,91 +210,64 @@ pub fn format_cell(cell: &Cell, column: &ColumnInfo) -> String {
     }
 }
 
-pub fn data_screen_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
-    let Some(info) = app.workspace.clone() else {
-        ui.centered_and_justified(|ui| {
-            ui.spinner();
-        });
-        return;
-    };
-    egui::Panel::left("data_tables")
-        .resizable(true)
-        .default_size(220.0)
-        .show(ui, |ui| tables_ui(ui, app, &info));
-    egui::CentralPanel::default().show(ui, |ui| {
-        if app.import.open {
-            super::import_wizard::import_wizard_ui(ui, app);
-        } else if app.data.show_quality {
-            super::quality_view::quality_view_ui(ui, app);
-        } else {
-            table_browser_ui(ui, app);
-        }
-    });
-    if ui.ctx().input(|i| !i.raw.hovered_files.is_empty()) {
-        egui::Area::new(egui::Id::unique("drop_hint"))
-            .anchor(egui::Align2::CENTER_CENTER, egui::vec2(0.0, 0.0))
-            .show(ui.ctx(), |ui| {
-                egui::Frame::popup(ui.style()).show(ui, |ui| {
-                    ui.heading("Drop the file to import it");
-                });
-            });
-    }
-}
-
-fn tables_ui(ui: &mut egui::Ui, app: &mut PrismApp, info: &WorkspaceInfo) {
-    ui.horizontal(|ui| {
-        if ui
-            .button("Import file…")
-            .on_hover_text("CSV, TSV, JSON Lines, Parquet or Excel; or drop a file on the window")
-            .clicked()
-        {
-            super::import_wizard::ImportWizard::pick(app);
-        }
-        if ui
-            .selectable_label(app.data.show_quality, "Data quality")
-            .clicked()
-        {
-            app.data.show_quality = !app.data.show_quality;
-            app.import.open = false;
-        }
-    });
-    ui.separator();
-    ui.heading("Tables");
-    ui.add_space(4.0);
-    egui::Grid::new("tables_grid")
-        .num_columns(2)
-        .striped(true)
-        .show(ui, |ui| {
-            for t in &info.tables {
-                let selected = app.data.selected_table.as_deref() == Some(t.name.as_str());
-                if ui.selectable_label(selected, t.name.as_str()).clicked() {
-                    app.data.show_quality = false;
-                    app.import.open = false;
-                    if !selected {
-                        app.data.select(info, &t.name);
-                    }
-                }
-                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                    ui.weak(format_count(t.rows));
-                });
-                ui.end_row();
+impl DataScreen {
+    fn tables_ui(&mut self, ui: &mut egui::Ui, ctx: &mut ScreenCtx<'_>, info: &WorkspaceInfo) {
+        ui.horizontal(|ui| {
+            if ui
+                .button("Import file…")
+                .on_hover_text(
+                    "CSV, TSV, JSON Lines, Parquet or Excel; or drop a file on the window",
+                )
+                .clicked()
+            {
+                ImportWizard::pick(ctx);
+            }
+            if ui
+                .selectable_label(self.show_quality, "Data quality")
+                .clicked()
+            {
+                self.show_quality = !self.show_quality;
+                self.import.open = false;
             }
         });
-    ui.add_space(8.0);
-    ui.separator();
-    if let Some((a, b)) = info.event_range {
-        ui.weak(format!(
-            "Events from {} to {}",
-            &format_ts(a)[..10],
-            &format_ts(b)[..10]
-        ));
+        ui.separator();
+        ui.heading("Tables");
+        ui.add_space(4.0);
+        egui::Grid::new("tables_grid")
+            .num_columns(2)
+            .striped(true)
+            .show(ui, |ui| {
+                for t in &info.tables {
+                    let selected = self.selected_table.as_deref() == Some(t.name.as_str());
+                    if ui.selectable_label(selected, t.name.as_str()).clicked() {
+                        self.show_quality = false;
+                        self.import.open = false;
+                        if !selected {
+                            self.select(info, &t.name);
+                        }
+                    }
+                    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                        ui.weak(format_count(t.rows));
+                    });
+                    ui.end_row();
+                }
+            });
+        ui.add_space(8.0);
+        ui.separator();
+        if let Some((a, b)) = info.event_range {
+            ui.weak(format!(
+                "Events from {} to {}",
+                &format_ts(a)[..10],
+                &format_ts(b)[..10]
+            ));
+        }
+        ui.weak(format!("Schema version {}", info.schema_version));
+        purchase_event_ui(ui, ctx, info);
     }
-    ui.weak(format!("Schema version {}", info.schema_version));
-    purchase_event_ui(ui, app, info);
 }
 
 /// Which event is the purchase: RFM and the order traits read it.
-fn purchase_event_ui(ui: &mut egui::Ui, app: &mut PrismApp, info: &WorkspaceInfo) {
+fn purchase_event_ui(ui: &mut egui::Ui, ctx: &mut ScreenCtx<'_>, info: &WorkspaceInfo) {
     if info.event_names.is_empty() {
         return;
     }
@@ -244,16 +297,17 @@ fn purchase_event_ui(ui: &mut egui::Ui, app: &mut PrismApp, info: &WorkspaceInfo
     }
     if chosen != info.purchase_event {
         let ws = info.path.clone();
-        app.jobs
-            .spawn("purchase-event", "Setting the purchase event", move |_| {
+        ctx.jobs.spawn(
+            JobKey::PurchaseEvent,
+            "Setting the purchase event",
+            move |_| {
                 let result = Store::open(&ws)
                     .and_then(|mut s| s.set_purchase_event(&chosen))
+                    .map(|_| ws)
                     .map_err(|e| e.to_string());
-                Msg::PurchaseEventSet {
-                    workspace: ws,
-                    result,
-                }
-            });
+                Msg::Data(DataMsg::PurchaseEventSet(result))
+            },
+        );
     }
 }
 
@@ -262,88 +316,90 @@ pub fn format_count(n: i64) -> String {
     group_thousands(n)
 }
 
-fn table_browser_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
-    let Some(table) = app.data.selected_table.clone() else {
-        ui.label("Pick a table on the left.");
-        return;
-    };
-    ui.heading(format!(
-        "{table} · {} rows",
-        format_count(app.data.total_rows as i64)
-    ));
-    ui.separator();
-    if app.data.total_rows == 0 {
-        ui.label("This table is empty.");
-        return;
-    }
-    if !app.data.pages.contains_key(&0) {
-        if !app.data.requested.contains(&0) && !app.data.failed.contains(&0) {
-            request_page(app, table, 0);
+impl DataScreen {
+    fn table_browser_ui(&mut self, ui: &mut egui::Ui, ctx: &mut ScreenCtx<'_>) {
+        let Some(table) = self.selected_table.clone() else {
+            ui.label("Pick a table on the left.");
+            return;
+        };
+        ui.heading(format!(
+            "{table} · {} rows",
+            format_count(self.total_rows as i64)
+        ));
+        ui.separator();
+        if self.total_rows == 0 {
+            ui.label("This table is empty.");
+            return;
         }
-        ui.horizontal(|ui| {
-            ui.spinner();
-            ui.label("Loading rows…");
-        });
-        return;
-    }
-    let columns = app.data.columns.clone();
-    let total = app.data.total_rows as usize;
-    let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
-    let mut wanted = BTreeSet::new();
-    egui::ScrollArea::horizontal().show(ui, |ui| {
-        let mut builder = TableBuilder::new(ui)
-            .id_salt(("table_browser", &table))
-            .striped(true)
-            .resizable(true)
-            .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
-            .column(Column::auto().at_least(56.0));
-        for _ in &columns {
-            builder = builder.column(Column::initial(140.0).at_least(40.0).clip(true));
+        if !self.pages.contains_key(&0) {
+            if !self.requested.contains(&0) && !self.failed.contains(&0) {
+                self.request_page(ctx, table, 0);
+            }
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Loading rows…");
+            });
+            return;
         }
-        builder
-            .header(row_height + 2.0, |mut header| {
-                header.col(|ui| {
-                    ui.strong("#");
-                });
-                for c in &columns {
+        let columns = self.columns.clone();
+        let total = self.total_rows as usize;
+        let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
+        let mut wanted = BTreeSet::new();
+        egui::ScrollArea::horizontal().show(ui, |ui| {
+            let mut builder = TableBuilder::new(ui)
+                .id_salt(("table_browser", &table))
+                .striped(true)
+                .resizable(true)
+                .cell_layout(egui::Layout::left_to_right(egui::Align::Center))
+                .column(Column::auto().at_least(56.0));
+            for _ in &columns {
+                builder = builder.column(Column::initial(140.0).at_least(40.0).clip(true));
+            }
+            builder
+                .header(row_height + 2.0, |mut header| {
                     header.col(|ui| {
-                        ui.strong(&c.name);
+                        ui.strong("#");
                     });
-                }
-            })
-            .body(|body| {
-                body.rows(row_height, total, |mut row| {
-                    let r = row.index() as u64;
-                    row.col(|ui| {
-                        ui.weak((r + 1).to_string());
-                    });
-                    let loaded = app.data.pages.contains_key(&(r / PAGE_ROWS));
-                    if !loaded {
-                        wanted.insert(r / PAGE_ROWS);
-                    }
-                    for (i, c) in columns.iter().enumerate() {
-                        row.col(|ui| match app.data.cell(r, i) {
-                            Some(cell) => {
-                                let text = format_cell(cell, c);
-                                if text.len() > 40 {
-                                    ui.label(format!("{}…", truncate(&text, 40)))
-                                        .on_hover_text(text);
-                                } else {
-                                    ui.label(text);
-                                }
-                            }
-                            None if loaded => {}
-                            None => {
-                                ui.weak("…");
-                            }
+                    for c in &columns {
+                        header.col(|ui| {
+                            ui.strong(&c.name);
                         });
                     }
+                })
+                .body(|body| {
+                    body.rows(row_height, total, |mut row| {
+                        let r = row.index() as u64;
+                        row.col(|ui| {
+                            ui.weak((r + 1).to_string());
+                        });
+                        let loaded = self.pages.contains_key(&(r / PAGE_ROWS));
+                        if !loaded {
+                            wanted.insert(r / PAGE_ROWS);
+                        }
+                        for (i, c) in columns.iter().enumerate() {
+                            row.col(|ui| match self.cell(r, i) {
+                                Some(cell) => {
+                                    let text = format_cell(cell, c);
+                                    if text.len() > 40 {
+                                        ui.label(format!("{}…", truncate(&text, 40)))
+                                            .on_hover_text(text);
+                                    } else {
+                                        ui.label(text);
+                                    }
+                                }
+                                None if loaded => {}
+                                None => {
+                                    ui.weak("…");
+                                }
+                            });
+                        }
+                    });
                 });
-            });
-    });
-    for page in wanted {
-        if !app.data.requested.contains(&page) && !app.data.failed.contains(&page) {
-            request_page(app, table.clone(), page);
+        });
+        for page in wanted {
+            if !self.requested.contains(&page) && !self.failed.contains(&page) {
+                self.request_page(ctx, table.clone(), page);
+            }
         }
     }
 }

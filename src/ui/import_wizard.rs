@@ -4,8 +4,9 @@
 
 use std::path::PathBuf;
 
-use super::app::{Msg, PrismApp};
-use super::data_screen::format_count;
+use super::app::{Msg, Request, ScreenCtx};
+use super::data_screen::{DataMsg, format_count};
+use crate::app::jobs::JobKey;
 use crate::ingest::mapping::{ColumnMap, CustomerKey, Kind, Mapping, Target, auto_map};
 use crate::ingest::values::DateFormat;
 use crate::ingest::{ImportOptions, ImportReport, Preview, import_file, preview};
@@ -37,114 +38,119 @@ pub struct ImportWizard {
     pub saved_rejects: Option<String>,
 }
 
+fn msg(m: ImportMsg) -> Msg {
+    Msg::Data(DataMsg::Import(m))
+}
+
 impl ImportWizard {
     /// Starts the wizard on a file (picked or dropped).
-    pub fn start(app: &mut PrismApp, path: PathBuf) {
-        app.import = ImportWizard {
+    pub fn start(&mut self, path: PathBuf, ctx: &mut ScreenCtx<'_>) {
+        *self = ImportWizard {
             open: true,
             path: Some(path.clone()),
             ..ImportWizard::default()
         };
         let p = path.clone();
-        app.jobs
-            .spawn("import-preview", "Reading the file", move |_| {
-                Msg::Import(ImportMsg::Previewed(
+        ctx.jobs
+            .spawn(JobKey::ImportPreview, "Reading the file", move |_| {
+                msg(ImportMsg::Previewed(
                     p.clone(),
                     preview(&p, &ImportOptions::default(), 50).map_err(|e| e.to_string()),
                 ))
             });
     }
 
-    pub fn pick(app: &mut PrismApp) {
-        app.jobs.spawn("file-dialog", "Waiting for a file", |_| {
-            let path = rfd::FileDialog::new()
-                .add_filter(
-                    "Data files",
-                    &["csv", "tsv", "txt", "jsonl", "ndjson", "parquet", "xlsx"],
-                )
-                .pick_file();
-            Msg::Import(ImportMsg::Picked(path))
-        });
+    pub fn pick(ctx: &mut ScreenCtx<'_>) {
+        ctx.jobs
+            .spawn(JobKey::FileDialog, "Waiting for a file", |_| {
+                let path = rfd::FileDialog::new()
+                    .add_filter(
+                        "Data files",
+                        &["csv", "tsv", "txt", "jsonl", "ndjson", "parquet", "xlsx"],
+                    )
+                    .pick_file();
+                msg(ImportMsg::Picked(path))
+            });
+    }
+
+    /// Applies a job's answer.
+    pub fn handle(&mut self, m: ImportMsg, ctx: &mut ScreenCtx<'_>) {
+        match m {
+            ImportMsg::Picked(Some(path)) => self.start(path, ctx),
+            ImportMsg::Picked(None) => {}
+            ImportMsg::Previewed(path, result) => {
+                if self.path.as_ref() != Some(&path) {
+                    return;
+                }
+                self.mapping = result.as_ref().ok().map(|p| p.mapping.clone());
+                self.preview = Some(result);
+            }
+            ImportMsg::Finished { dry_run, result } => {
+                self.running = None;
+                let result = *result;
+                let imported =
+                    !dry_run && result.as_ref().is_ok_and(|r| r.already_imported.is_none());
+                self.report = Some(result);
+                if imported && let Some(ws) = ctx.workspace_path() {
+                    // New rows: reread the tables and rebuild the engine.
+                    ctx.requests.push(Request::OpenWorkspace(ws));
+                }
+            }
+            ImportMsg::RejectsSaved(r) => match r {
+                Ok(p) => self.saved_rejects = Some(p),
+                Err(e) => ctx.error(e),
+            },
+        }
     }
 }
 
-pub fn handle(app: &mut PrismApp, msg: ImportMsg) {
-    match msg {
-        ImportMsg::Picked(Some(path)) => ImportWizard::start(app, path),
-        ImportMsg::Picked(None) => {}
-        ImportMsg::Previewed(path, result) => {
-            if app.import.path.as_ref() != Some(&path) {
-                return;
-            }
-            app.import.mapping = result.as_ref().ok().map(|p| p.mapping.clone());
-            app.import.preview = Some(result);
-        }
-        ImportMsg::Finished { dry_run, result } => {
-            app.import.running = None;
-            let result = *result;
-            let imported = !dry_run && result.as_ref().is_ok_and(|r| r.already_imported.is_none());
-            app.import.report = Some(result);
-            if imported && let Some(ws) = app.workspace.as_ref().map(|w| w.path.clone()) {
-                // New rows: reread the tables and rebuild the engine.
-                app.open_workspace(ws, None);
-            }
-        }
-        ImportMsg::RejectsSaved(r) => match r {
-            Ok(p) => app.import.saved_rejects = Some(p),
-            Err(e) => app.errors.push(e),
-        },
-    }
-}
-
-fn run(app: &mut PrismApp, dry_run: bool) {
-    let (Some(ws), Some(path), Some(mapping)) = (
-        app.workspace.as_ref().map(|w| w.path.clone()),
-        app.import.path.clone(),
-        app.import.mapping.clone(),
-    ) else {
+fn run(w: &mut ImportWizard, ctx: &mut ScreenCtx<'_>, dry_run: bool) {
+    let (Some(ws), Some(path), Some(mapping)) =
+        (ctx.workspace_path(), w.path.clone(), w.mapping.clone())
+    else {
         return;
     };
     let options = ImportOptions {
         kind: Some(mapping.kind),
         event_name: mapping.event_name.clone(),
         mapping: Some(mapping),
-        date_format: app.import.date_format,
-        create_missing_customers: app.import.create_missing,
-        drop_identical_rows: app.import.drop_identical,
+        date_format: w.date_format,
+        create_missing_customers: w.create_missing,
+        drop_identical_rows: w.drop_identical,
         dry_run,
         ..ImportOptions::default()
     };
-    app.import.running = Some(dry_run);
-    app.import.report = None;
-    app.import.saved_rejects = None;
+    w.running = Some(dry_run);
+    w.report = None;
+    w.saved_rejects = None;
     let label = if dry_run {
         "Checking the file"
     } else {
         "Importing"
     };
-    app.jobs.spawn("import", label, move |ctx| {
+    ctx.jobs.spawn(JobKey::Import, label, move |ctx| {
         let result = import_file(&ws, &path, &options, ctx).map_err(|e| e.to_string());
-        Msg::Import(ImportMsg::Finished {
+        msg(ImportMsg::Finished {
             dry_run,
             result: Box::new(result),
         })
     });
 }
 
-fn save_rejects(app: &mut PrismApp, csv: String) {
-    app.jobs
-        .spawn("file-dialog", "Saving rejected rows", move |_| {
+fn save_rejects(ctx: &mut ScreenCtx<'_>, csv: String) {
+    ctx.jobs
+        .spawn(JobKey::FileDialog, "Saving rejected rows", move |_| {
             let Some(path) = rfd::FileDialog::new()
                 .add_filter("CSV", &["csv"])
                 .set_file_name("rejected-rows.csv")
                 .save_file()
             else {
-                return Msg::Import(ImportMsg::RejectsSaved(Err("Not saved".into())));
+                return msg(ImportMsg::RejectsSaved(Err("Not saved".into())));
             };
             let r = std::fs::write(&path, csv)
                 .map(|_| path.display().to_string())
                 .map_err(|e| format!("{}: {e}", path.display()));
-            Msg::Import(ImportMsg::RejectsSaved(r))
+            msg(ImportMsg::RejectsSaved(r))
         });
 }
 
@@ -198,9 +204,15 @@ fn target_label(kind: Kind, t: &Target) -> String {
     }
 }
 
-pub fn import_wizard_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
-    let file_name = app
-        .import
+impl ImportWizard {
+    /// The wizard, in the Data screen's centre.
+    pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut ScreenCtx<'_>) {
+        import_wizard_ui(ui, self, ctx);
+    }
+}
+
+fn import_wizard_ui(ui: &mut egui::Ui, w: &mut ImportWizard, ctx: &mut ScreenCtx<'_>) {
+    let file_name = w
         .path
         .as_ref()
         .and_then(|p| p.file_name())
@@ -216,11 +228,11 @@ pub fn import_wizard_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
         });
     });
     if close {
-        app.import = ImportWizard::default();
+        *w = ImportWizard::default();
         return;
     }
     ui.separator();
-    let preview = match &app.import.preview {
+    let preview = match &w.preview {
         None => {
             ui.horizontal(|ui| {
                 ui.spinner();
@@ -249,14 +261,14 @@ pub fn import_wizard_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
                     "Not UTF-8: read as Latin-1 (ISO-8859-1).",
                 );
             }
-            settings_ui(ui, app, &preview);
+            settings_ui(ui, w, &preview);
             ui.add_space(6.0);
-            mapping_ui(ui, app, &preview);
+            mapping_ui(ui, w, &preview);
             ui.add_space(6.0);
             sample_ui(ui, &preview);
             ui.add_space(6.0);
-            actions_ui(ui, app);
-            report_ui(ui, app);
+            actions_ui(ui, w, ctx);
+            report_ui(ui, w, ctx);
         });
 }
 
@@ -268,8 +280,8 @@ fn human_size(n: u64) -> String {
     }
 }
 
-fn settings_ui(ui: &mut egui::Ui, app: &mut PrismApp, preview: &Preview) {
-    let Some(mapping) = app.import.mapping.as_mut() else {
+fn settings_ui(ui: &mut egui::Ui, w: &mut ImportWizard, preview: &Preview) {
+    let Some(mapping) = w.mapping.as_mut() else {
         return;
     };
     egui::Grid::new("import_settings")
@@ -292,7 +304,7 @@ fn settings_ui(ui: &mut egui::Ui, app: &mut PrismApp, preview: &Preview) {
                 let mut m = auto_map(kind, &preview.sniffed.headers, &preview.rows, None);
                 if kind == Kind::Events
                     && m.column_of("event").is_none()
-                    && let Some(path) = app.import.path.as_deref()
+                    && let Some(path) = w.path.as_deref()
                 {
                     m.event_name = if crate::ingest::looks_like_purchases(path, &m) {
                         Some(crate::model::event_names::ORDER.to_string())
@@ -331,17 +343,16 @@ fn settings_ui(ui: &mut egui::Ui, app: &mut PrismApp, preview: &Preview) {
                 ui.end_row();
             }
             ui.label("Dates");
-            let current = app
-                .import
+            let current = w
                 .date_format
                 .map(|f| f.key().to_string())
                 .unwrap_or_else(|| "detected per column".into());
             egui::ComboBox::from_id_salt("import_dates")
                 .selected_text(current)
                 .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut app.import.date_format, None, "detected per column");
+                    ui.selectable_value(&mut w.date_format, None, "detected per column");
                     for f in DateFormat::ALL {
-                        ui.selectable_value(&mut app.import.date_format, Some(f), f.key());
+                        ui.selectable_value(&mut w.date_format, Some(f), f.key());
                     }
                 })
                 .response
@@ -350,14 +361,14 @@ fn settings_ui(ui: &mut egui::Ui, app: &mut PrismApp, preview: &Preview) {
             if mapping.kind == Kind::Events {
                 ui.label("");
                 ui.checkbox(
-                    &mut app.import.create_missing,
+                    &mut w.create_missing,
                     "Create customers for events of unknown customers",
                 );
                 ui.end_row();
                 if mapping.column_of("event_id").is_none() {
                     ui.label("");
                     ui.checkbox(
-                        &mut app.import.drop_identical,
+                        &mut w.drop_identical,
                         "Drop rows identical to an earlier row",
                     )
                     .on_hover_text(
@@ -370,8 +381,8 @@ fn settings_ui(ui: &mut egui::Ui, app: &mut PrismApp, preview: &Preview) {
         });
 }
 
-fn mapping_ui(ui: &mut egui::Ui, app: &mut PrismApp, preview: &Preview) {
-    let Some(mapping) = app.import.mapping.as_mut() else {
+fn mapping_ui(ui: &mut egui::Ui, w: &mut ImportWizard, preview: &Preview) {
+    let Some(mapping) = w.mapping.as_mut() else {
         return;
     };
     ui.strong("Columns");
@@ -446,30 +457,26 @@ fn sample_ui(ui: &mut egui::Ui, preview: &Preview) {
         });
 }
 
-fn actions_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
-    let valid = app
-        .import
-        .mapping
-        .as_ref()
-        .is_some_and(|m| m.check().is_ok());
-    let running = app.import.running;
+fn actions_ui(ui: &mut egui::Ui, w: &mut ImportWizard, ctx: &mut ScreenCtx<'_>) {
+    let valid = w.mapping.as_ref().is_some_and(|m| m.check().is_ok());
+    let running = w.running;
     ui.horizontal(|ui| {
         if ui
             .add_enabled(valid && running.is_none(), egui::Button::new("Validate"))
             .on_hover_text("Check every row and report, without writing")
             .clicked()
         {
-            run(app, true);
+            run(w, ctx, true);
         }
         if ui
             .add_enabled(valid && running.is_none(), egui::Button::new("Import"))
             .clicked()
         {
-            run(app, false);
+            run(w, ctx, false);
         }
         if running.is_some() {
             ui.spinner();
-            let status = app
+            let status = ctx
                 .jobs
                 .statuses()
                 .into_iter()
@@ -482,15 +489,15 @@ fn actions_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
                 );
                 ui.weak(&s.message);
                 if ui.button("Cancel").clicked() {
-                    app.jobs.cancel(s.id);
+                    ctx.jobs.cancel(s.id);
                 }
             }
         }
     });
 }
 
-fn report_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
-    let Some(report) = app.import.report.clone() else {
+fn report_ui(ui: &mut egui::Ui, w: &mut ImportWizard, ctx: &mut ScreenCtx<'_>) {
+    let Some(report) = w.report.clone() else {
         return;
     };
     ui.separator();
@@ -555,10 +562,10 @@ fn report_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
                 format_count(r.rejected as i64)
             ));
             if ui.button("Export rejected rows…").clicked() {
-                save_rejects(app, r.rejects_csv());
+                save_rejects(ctx, r.rejects_csv());
             }
         });
-        if let Some(p) = &app.import.saved_rejects {
+        if let Some(p) = &w.saved_rejects {
             ui.weak(format!("Saved to {p}"));
         }
         rows_ui(ui, "import_rejects", &r.rejects);

@@ -1,5 +1,27 @@
 //! Screens whose features have not landed yet say what they will hold.
 
+use super::app::ScreenCtx;
+
+/// The Preview screen (to come: the email each segment receives).
+#[derive(Default)]
+pub struct PreviewScreen;
+
+/// The Performance screen (to come: how each segment responds).
+#[derive(Default)]
+pub struct PerformanceScreen;
+
+impl PreviewScreen {
+    pub fn ui(&mut self, ui: &mut egui::Ui, _ctx: &mut ScreenCtx<'_>) {
+        preview_screen_ui(ui);
+    }
+}
+
+impl PerformanceScreen {
+    pub fn ui(&mut self, ui: &mut egui::Ui, _ctx: &mut ScreenCtx<'_>) {
+        performance_screen_ui(ui);
+    }
+}
+
 fn placeholder_ui(ui: &mut egui::Ui, title: &str, lines: &[&str]) {
     ui.add_space(24.0);
     ui.vertical_centered(|ui| {
@@ -11,7 +33,7 @@ fn placeholder_ui(ui: &mut egui::Ui, title: &str, lines: &[&str]) {
     });
 }
 
-pub fn preview_screen_ui(ui: &mut egui::Ui) {
+fn preview_screen_ui(ui: &mut egui::Ui) {
     placeholder_ui(
         ui,
         "Preview",
@@ -22,7 +44,7 @@ pub fn preview_screen_ui(ui: &mut egui::Ui) {
     );
 }
 
-pub fn performance_screen_ui(ui: &mut egui::Ui) {
+fn performance_screen_ui(ui: &mut egui::Ui) {
     placeholder_ui(
         ui,
         "Performance",

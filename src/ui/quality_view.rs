@@ -2,8 +2,10 @@
 //! and newest event (stale ones flagged, threshold adjustable), missing
 //! values per field, invalid and duplicate emails.
 
-use super::app::{Msg, PrismApp};
+use super::app::{Msg, ScreenCtx};
+use super::data_screen::DataMsg;
 use super::data_screen::format_count;
+use crate::app::jobs::JobKey;
 use crate::ingest::quality::{QualityReport, quality};
 use crate::model::time::{format_ts, now_utc};
 use crate::store::Store;
@@ -30,29 +32,35 @@ impl QualityView {
     }
 }
 
-fn request(app: &mut PrismApp) {
-    let Some(ws) = app.workspace.as_ref().map(|w| w.path.clone()) else {
+fn request(q: &mut QualityView, ctx: &mut ScreenCtx<'_>) {
+    let Some(ws) = ctx.workspace_path() else {
         return;
     };
-    let days = app.quality.stale_days;
-    app.quality.requested = true;
-    app.jobs
-        .spawn("quality", "Checking data quality", move |_| {
+    let days = q.stale_days;
+    q.requested = true;
+    ctx.jobs
+        .spawn(JobKey::Quality, "Checking data quality", move |_| {
             let r = Store::open_read_only(&ws)
                 .and_then(|s| quality(&s, days, now_utc()))
                 .map_err(|e| e.to_string());
-            Msg::Quality(r)
+            Msg::Data(DataMsg::Quality(r))
         });
 }
 
-pub fn quality_view_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
-    if !app.quality.requested {
-        request(app);
+impl QualityView {
+    pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut ScreenCtx<'_>) {
+        quality_view_ui(ui, self, ctx);
+    }
+}
+
+fn quality_view_ui(ui: &mut egui::Ui, q: &mut QualityView, ctx: &mut ScreenCtx<'_>) {
+    if !q.requested {
+        request(q, ctx);
     }
     ui.horizontal(|ui| {
         ui.heading("Data quality");
         ui.label("· stale after");
-        let mut days = app.quality.stale_days;
+        let mut days = q.stale_days;
         if ui
             .add(
                 egui::DragValue::new(&mut days)
@@ -62,12 +70,12 @@ pub fn quality_view_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
             .on_hover_text("Sources with nothing newer than this are flagged")
             .changed()
         {
-            app.quality.stale_days = days;
-            app.quality.invalidate();
+            q.stale_days = days;
+            q.invalidate();
         }
     });
     ui.separator();
-    let q = match &app.quality.result {
+    let q = match &q.result {
         None => {
             ui.spinner();
             return;

@@ -70,10 +70,10 @@ fn drop_map_validate_import_and_see_the_rows() {
         .dropped_files
         .push(Arc::new(Dropped(csv.clone())));
     h.step();
-    run_until(&mut h, "the preview", |a| a.import.mapping.is_some());
+    run_until(&mut h, "the preview", |a| a.data.import.mapping.is_some());
     h.get_by_label("Import crm-export.csv");
     // Detected without edits: id, email, name, signup date, a custom yes/no.
-    let m = h.state().import.mapping.clone().unwrap();
+    let m = h.state().data.import.mapping.clone().unwrap();
     let to: Vec<String> = m.columns.iter().map(|c| c.target.describe()).collect();
     assert_eq!(
         to,
@@ -90,7 +90,7 @@ fn drop_map_validate_import_and_see_the_rows() {
     // Validate: a report, nothing written.
     h.get_by_label("Validate").click();
     run_until(&mut h, "the validation", |a| {
-        a.import.running.is_none() && a.import.report.is_some()
+        a.data.import.running.is_none() && a.data.import.report.is_some()
     });
     h.get_by_label("Validation report (nothing written yet)");
     assert_eq!(
@@ -105,14 +105,15 @@ fn drop_map_validate_import_and_see_the_rows() {
     // Import.
     h.get_by_label("Import").click();
     run_until(&mut h, "the import", |a| {
-        a.import.running.is_none()
-            && a.import
+        a.data.import.running.is_none()
+            && a.data
+                .import
                 .report
                 .as_ref()
                 .is_some_and(|r| r.as_ref().is_ok_and(|r| !r.dry_run))
     });
     h.get_by_label("Import report");
-    let report = h.state().import.report.clone().unwrap().unwrap();
+    let report = h.state().data.import.report.clone().unwrap().unwrap();
     // The customer with a bad email is imported, without it.
     assert_eq!((report.inserted, report.rejected, report.warned), (3, 0, 1));
     h.get_by_label("Imported with a warning (1)");
@@ -135,7 +136,9 @@ fn drop_map_validate_import_and_see_the_rows() {
 
     // The data-quality view knows the import.
     h.get_by_label("Data quality").click();
-    run_until(&mut h, "the quality view", |a| a.quality.result.is_some());
+    run_until(&mut h, "the quality view", |a| {
+        a.data.quality.result.is_some()
+    });
     h.get_by_label_contains("crm-export.csv");
 }
 
@@ -160,7 +163,7 @@ fn opening_with_a_file_to_import_starts_the_wizard_on_it() {
     let mut h = Harness::builder()
         .with_size(egui::vec2(1500.0, 1000.0))
         .build_ui_state(|ui, app: &mut PrismApp| app.ui_root(ui), app);
-    run_until(&mut h, "the preview", |a| a.import.mapping.is_some());
+    run_until(&mut h, "the preview", |a| a.data.import.mapping.is_some());
     assert_eq!(h.state().screen, Screen::Data);
     h.get_by_label("Import newsletter.csv");
     h.get_by_label("Validate");
@@ -192,10 +195,10 @@ fn identical_rows_are_counted_kept_and_dropped_only_when_ticked() {
         .with_size(egui::vec2(1500.0, 1200.0))
         .build_ui_state(|ui, app: &mut PrismApp| app.ui_root(ui), app);
     run_until(&mut h, "the preview", |a| {
-        a.import.mapping.is_some() && a.engine.is_some()
+        a.data.import.mapping.is_some() && a.engine.is_some()
     });
     // Purchases, by the file's name; no amount, and the wizard says so.
-    let m = h.state().import.mapping.clone().unwrap();
+    let m = h.state().data.import.mapping.clone().unwrap();
     assert_eq!(m.event_name.as_deref(), Some("order"));
     h.get_by_label_contains("these orders have no value column");
     h.get_by_label("Create customers for events of unknown customers")
@@ -203,26 +206,27 @@ fn identical_rows_are_counted_kept_and_dropped_only_when_ticked() {
     h.run_ok();
     h.get_by_label("Validate").click();
     run_until(&mut h, "the validation", |a| {
-        a.import.running.is_none() && a.import.report.is_some()
+        a.data.import.running.is_none() && a.data.import.report.is_some()
     });
     h.get_by_label("Identical to an earlier row (1)");
     h.get_by_label("row 2 = row 1");
-    let r = h.state().import.report.clone().unwrap().unwrap();
+    let r = h.state().data.import.report.clone().unwrap().unwrap();
     assert_eq!((r.inserted, r.identical_rows), (3, 1));
     // Ticked: the later copy is dropped.
     h.get_by_label("Drop rows identical to an earlier row")
         .click();
     h.run_ok();
-    assert!(h.state().import.drop_identical);
+    assert!(h.state().data.import.drop_identical);
     h.get_by_label("Import").click();
     run_until(&mut h, "the import", |a| {
-        a.import.running.is_none()
-            && a.import
+        a.data.import.running.is_none()
+            && a.data
+                .import
                 .report
                 .as_ref()
                 .is_some_and(|r| r.as_ref().is_ok_and(|r| !r.dry_run))
     });
-    let r = h.state().import.report.clone().unwrap().unwrap();
+    let r = h.state().data.import.report.clone().unwrap().unwrap();
     assert_eq!((r.inserted, r.merged), (2, 1));
     assert_eq!(
         Store::open_read_only(&ws).unwrap().event_count().unwrap(),

@@ -3,9 +3,11 @@
 //! it needs, pass or fail, and each group's result.
 
 use super::SegMsg;
+use super::SegmentsScreen;
+use crate::app::jobs::JobKey;
 use crate::engine::explain::ExplainNode;
 use crate::engine::explain::Explanation;
-use crate::ui::app::{Msg, PrismApp};
+use crate::ui::app::{Msg, ScreenCtx};
 
 #[derive(Default)]
 pub struct ExplainState {
@@ -14,39 +16,39 @@ pub struct ExplainState {
 }
 
 /// Explains the customer in the query box against the current rule.
-pub fn run_explain(app: &mut PrismApp) {
-    let Some(engine) = app.engine.clone() else {
+pub fn run_explain(s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>) {
+    let Some(engine) = ctx.engine.cloned() else {
         return;
     };
-    let Some((key, r)) = app.segments.eval.result.clone() else {
-        app.segments.explain.result =
-            Some(Err("Fix the rule first: it does not count yet.".into()));
+    let Some((key, r)) = s.eval.result.clone() else {
+        s.explain.result = Some(Err("Fix the rule first: it does not count yet.".into()));
         return;
     };
-    if Some(key) != app.segments.current {
+    if Some(key) != s.current {
         return;
     }
-    let who = app.segments.explain.query.trim().to_string();
+    let who = s.explain.query.trim().to_string();
     let as_of = r.evaluation.as_of;
-    app.jobs.spawn("segment-explain", "Explaining", move |ctx| {
-        let result = match engine.find_customer(&who) {
-            None => Err(format!(
-                "No customer {who:?} (try a customer id or an email)"
-            )),
-            Some(id) => engine
-                .explain(&r.node, id, as_of, ctx)
-                .map_err(|e| e.to_string()),
-        };
-        Msg::Segments(SegMsg::Explained(result))
-    });
+    ctx.jobs
+        .spawn(JobKey::SegmentExplain, "Explaining", move |ctx| {
+            let result = match engine.find_customer(&who) {
+                None => Err(format!(
+                    "No customer {who:?} (try a customer id or an email)"
+                )),
+                Some(id) => engine
+                    .explain(&r.node, id, as_of, ctx)
+                    .map_err(|e| e.to_string()),
+            };
+            Msg::Segments(SegMsg::Explained(result))
+        });
 }
 
-pub fn explain_tab_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
+pub fn explain_tab_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>) {
     let mut go = false;
     ui.horizontal(|ui| {
         let r = ui
             .add(
-                egui::TextEdit::singleline(&mut app.segments.explain.query)
+                egui::TextEdit::singleline(&mut s.explain.query)
                     .hint_text("Customer ID or email")
                     .desired_width(220.0),
             )
@@ -59,10 +61,10 @@ pub fn explain_tab_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
         }
     });
     if go {
-        run_explain(app);
+        run_explain(s, ctx);
     }
     ui.separator();
-    match &app.segments.explain.result {
+    match &s.explain.result {
         None => {
             ui.weak("Why is a customer in this segment, or not? Pick one.");
         }
@@ -78,7 +80,7 @@ pub fn explain_tab_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
             } else {
                 "is not in the segment"
             };
-            let engine = app.engine.clone();
+            let engine = ctx.engine.cloned();
             let who = engine
                 .as_ref()
                 .and_then(|e| {

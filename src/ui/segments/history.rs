@@ -2,12 +2,14 @@
 //! two (or a version and the current edits) to see who enters and leaves.
 
 use super::SegMsg;
+use super::SegmentsScreen;
+use crate::app::jobs::JobKey;
 use crate::app::segments::{VersionDiff, compare};
 use crate::engine::parse_rule;
 use crate::model::SegmentVersion;
 use crate::model::time::format_ts;
 use crate::store::Store;
-use crate::ui::app::{Msg, PrismApp};
+use crate::ui::app::{Msg, ScreenCtx};
 use crate::ui::data_screen::format_count;
 
 /// `None` in a comparison slot means "the current edits".
@@ -21,13 +23,13 @@ pub struct HistoryState {
     pub diff: Option<Result<VersionDiff, String>>,
 }
 
-fn load_versions(app: &mut PrismApp, segment_id: i64) {
-    let Some(ws) = app.workspace.as_ref().map(|w| w.path.clone()) else {
+fn load_versions(s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>, segment_id: i64) {
+    let Some(ws) = ctx.workspace_path() else {
         return;
     };
-    app.segments.history.requested_for = Some(segment_id);
-    app.jobs
-        .spawn("segment-versions", "Reading versions", move |_| {
+    s.history.requested_for = Some(segment_id);
+    ctx.jobs
+        .spawn(JobKey::SegmentVersions, "Reading versions", move |_| {
             let result = Store::open_read_only(&ws)
                 .and_then(|s| s.segment_versions(segment_id))
                 .map_err(|e| e.to_string());
@@ -35,8 +37,8 @@ fn load_versions(app: &mut PrismApp, segment_id: i64) {
         });
 }
 
-pub fn history_tab_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
-    let Some(d) = app.segments.draft() else {
+pub fn history_tab_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>) {
+    let Some(d) = s.draft() else {
         return;
     };
     if d.id == 0 {
@@ -46,12 +48,10 @@ pub fn history_tab_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
     let id = d.id;
     let name = d.name.clone();
     let current_rule = d.history.rule.clone();
-    if app.segments.history.versions_for != Some(id)
-        && app.segments.history.requested_for != Some(id)
-    {
-        load_versions(app, id);
+    if s.history.versions_for != Some(id) && s.history.requested_for != Some(id) {
+        load_versions(s, ctx, id);
     }
-    let h = &mut app.segments.history;
+    let h = &mut s.history;
     if h.versions_for != Some(id) {
         ui.spinner();
         return;
@@ -111,17 +111,17 @@ pub fn history_tab_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
         .add_enabled(pair.is_some(), egui::Button::new("Compare"))
         .clicked()
         && let (Some((a, b)), Some(engine), Some(schema)) =
-            (pair, app.engine.clone(), app.schema.clone())
+            (pair, ctx.engine.cloned(), s.schema.clone())
     {
-        let as_of = app.segments.as_of();
-        app.jobs
-            .spawn("segment-compare", "Comparing versions", move |ctx| {
-                Msg::Segments(SegMsg::Compared(compare(
-                    &engine, &schema, &name, &a, &b, as_of, ctx,
-                )))
+        let as_of = s.as_of();
+        ctx.jobs
+            .spawn(JobKey::SegmentCompare, "Comparing versions", move |ctx| {
+                Msg::Segments(SegMsg::Compared(
+                    compare(&engine, &schema, &name, &a, &b, as_of, ctx).map_err(|e| e.to_string()),
+                ))
             });
     }
-    match &app.segments.history.diff {
+    match &s.history.diff {
         None => {}
         Some(Err(e)) => {
             ui.colored_label(ui.visuals().error_fg_color, e);

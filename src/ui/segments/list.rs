@@ -1,10 +1,13 @@
 //! The segment list: colour, name, live count badge, unsaved marker, search;
-//! new, duplicate, rename, delete (confirmed), priority up / down.
+//! new, duplicate, rename, delete (confirmed), priority up / down. Every
+//! change is an operation of `app::segments::ops`, run as a job.
 
-use super::{PALETTE, SegMsg};
-use crate::model::SegmentRecord;
+use super::{SegMsg, SegmentsScreen};
+use crate::app::AppError;
+use crate::app::jobs::JobKey;
+use crate::app::segments::ops::{self, Move, PALETTE};
 use crate::store::Store;
-use crate::ui::app::{Msg, PrismApp};
+use crate::ui::app::{Msg, ScreenCtx};
 use crate::ui::data_screen::format_count;
 
 /// `#rrggbb` as a colour (grey if malformed).
@@ -21,38 +24,50 @@ fn color_hex(c: egui::Color32) -> String {
     format!("#{:02x}{:02x}{:02x}", c.r(), c.g(), c.b())
 }
 
-/// Runs a change to the saved list on a worker and reloads it.
-fn list_job(
-    app: &mut PrismApp,
-    label: &str,
-    select: Option<i64>,
-    change: impl FnOnce(&mut Store) -> Result<Option<i64>, String> + Send + 'static,
-) {
-    let Some(ws) = app.workspace.as_ref().map(|w| w.path.clone()) else {
-        return;
-    };
-    app.jobs.spawn("segment-list", label.to_string(), move |_| {
-        let result = Store::open(&ws)
-            .map_err(|e| e.to_string())
-            .and_then(|mut store| {
-                let picked = change(&mut store)?;
-                let list = store.segments().map_err(|e| e.to_string())?;
-                Ok((list, picked))
-            });
-        match result {
-            Ok((list, picked)) => Msg::Segments(SegMsg::ListChanged {
-                result: Ok(list),
-                select: picked.or(select),
-            }),
-            Err(e) => Msg::Segments(SegMsg::ListChanged {
-                result: Err(e),
-                select: None,
-            }),
-        }
-    });
+/// What the user asked of a segment in the list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ListAction {
+    StartRename,
+    /// The name field lost focus: apply the typed name.
+    Rename,
+    Duplicate,
+    Move(Move),
+    Delete,
 }
 
-pub fn segment_list_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
+/// Runs a segment operation on a worker and reloads the list; `select`
+/// is the segment to show afterwards (the operation may name another).
+fn list_job(
+    ctx: &mut ScreenCtx<'_>,
+    label: &str,
+    select: Option<i64>,
+    change: impl FnOnce(&mut Store) -> Result<Option<i64>, AppError> + Send + 'static,
+) {
+    let Some(ws) = ctx.workspace_path() else {
+        return;
+    };
+    ctx.jobs
+        .spawn(JobKey::SegmentList, label.to_string(), move |_| {
+            let result = Store::open(&ws)
+                .map_err(AppError::from)
+                .and_then(|mut store| {
+                    let picked = change(&mut store)?;
+                    Ok((store.segments()?, picked))
+                });
+            Msg::Segments(match result {
+                Ok((list, picked)) => SegMsg::ListChanged {
+                    result: Ok(list),
+                    select: picked.or(select),
+                },
+                Err(e) => SegMsg::ListChanged {
+                    result: Err(e.to_string()),
+                    select: None,
+                },
+            })
+        });
+}
+
+pub fn segment_list_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>) {
     ui.horizontal(|ui| {
         ui.heading("Segments");
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
@@ -61,41 +76,37 @@ pub fn segment_list_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
                 .on_hover_text(super::super::commands::UiCommand::NewSegment.tooltip(ui.ctx()))
                 .clicked()
             {
-                app.segments.new_segment();
+                s.new_segment();
             }
         });
     });
     ui.add(
-        egui::TextEdit::singleline(&mut app.segments.search)
+        egui::TextEdit::singleline(&mut s.search)
             .hint_text("Search segments")
             .desired_width(f32::INFINITY),
     )
     .accessible_name("Search segments");
     ui.add_space(4.0);
 
-    let search = app.segments.search.to_lowercase();
-    let current = app.segments.current;
+    let search = s.search.to_lowercase();
+    let current = s.current;
     // Unsaved new segments first, then saved ones in priority order.
     let mut rows: Vec<(i64, String, String, bool, Option<usize>)> = Vec::new();
-    for d in app.segments.drafts.values().filter(|d| d.id == 0) {
+    for d in s.drafts.values().filter(|d| d.id == 0) {
         rows.push((d.key, d.name.clone(), d.color.clone(), true, None));
     }
-    for r in &app.segments.saved {
-        let draft = app.segments.drafts.get(&r.id);
+    for r in &s.saved {
+        let draft = s.drafts.get(&r.id);
         let dirty = draft.is_some_and(|d| d.is_dirty());
-        let count = match (current == Some(r.id), &app.segments.eval.result) {
+        let count = match (current == Some(r.id), &s.eval.result) {
             (true, Some((k, e))) if *k == r.id => Some(e.evaluation.count()),
-            _ => app
-                .segments
-                .counts
-                .get(&r.id)
-                .and_then(|c| c.as_ref().ok().copied()),
+            _ => s.counts.get(&r.id).and_then(|c| c.as_ref().ok().copied()),
         };
         rows.push((r.id, r.name.clone(), r.color.clone(), dirty, count));
     }
-    let saved_ids: Vec<i64> = app.segments.saved.iter().map(|r| r.id).collect();
+    let saved_ids: Vec<i64> = s.saved.iter().map(|r| r.id).collect();
     let mut open = None;
-    let mut action: Option<(i64, &'static str)> = None;
+    let mut action: Option<(i64, ListAction)> = None;
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
         .show(ui, |ui| {
@@ -110,7 +121,7 @@ pub fn segment_list_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
                             ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
                         ui.painter()
                             .circle_filled(rect.center(), 5.0, parse_color(&color));
-                        if let Some((k, text)) = &mut app.segments.renaming
+                        if let Some((k, text)) = &mut s.renaming
                             && *k == key
                         {
                             let r = ui
@@ -122,7 +133,7 @@ pub fn segment_list_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
                                 .accessible_name("Segment name");
                             r.request_focus();
                             if r.lost_focus() {
-                                action = Some((key, "rename"));
+                                action = Some((key, ListAction::Rename));
                             }
                             return;
                         }
@@ -136,15 +147,15 @@ pub fn segment_list_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
                             open = Some(key);
                         }
                         if r.double_clicked() && key > 0 {
-                            action = Some((key, "start-rename"));
+                            action = Some((key, ListAction::StartRename));
                         }
                         r.context_menu(|ui| {
                             for (what, label) in [
-                                ("start-rename", "Rename"),
-                                ("duplicate", "Duplicate"),
-                                ("up", "Move up (higher priority)"),
-                                ("down", "Move down"),
-                                ("delete", "Delete…"),
+                                (ListAction::StartRename, "Rename"),
+                                (ListAction::Duplicate, "Duplicate"),
+                                (ListAction::Move(Move::Up), "Move up (higher priority)"),
+                                (ListAction::Move(Move::Down), "Move down"),
+                                (ListAction::Delete, "Delete…"),
                             ] {
                                 if ui.button(label).clicked() {
                                     action = Some((key, what));
@@ -164,22 +175,22 @@ pub fn segment_list_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
             }
         });
     if let Some(k) = open {
-        app.segments.open(k);
+        s.open(k);
     }
 
     // Actions on the selected segment, as buttons too.
-    if let Some(key) = app.segments.current {
+    if let Some(key) = s.current {
         ui.separator();
         ui.horizontal_wrapped(|ui| {
             let saved = key > 0;
             if ui.add_enabled(saved, egui::Button::new("Rename")).clicked() {
-                action = Some((key, "start-rename"));
+                action = Some((key, ListAction::StartRename));
             }
             if ui
                 .add_enabled(saved, egui::Button::new("Duplicate"))
                 .clicked()
             {
-                action = Some((key, "duplicate"));
+                action = Some((key, ListAction::Duplicate));
             }
             let pos = saved_ids.iter().position(|i| *i == key);
             if ui
@@ -187,7 +198,7 @@ pub fn segment_list_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
                 .on_hover_text("Higher priority")
                 .clicked()
             {
-                action = Some((key, "up"));
+                action = Some((key, ListAction::Move(Move::Up)));
             }
             if ui
                 .add_enabled(
@@ -197,13 +208,13 @@ pub fn segment_list_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
                 .on_hover_text("Lower priority")
                 .clicked()
             {
-                action = Some((key, "down"));
+                action = Some((key, ListAction::Move(Move::Down)));
             }
             if ui.button("Delete").clicked() {
-                action = Some((key, "delete"));
+                action = Some((key, ListAction::Delete));
             }
         });
-        if let Some(d) = app.segments.draft_mut() {
+        if let Some(d) = s.draft_mut() {
             let before = d.color.clone();
             let mut c = parse_color(&d.color);
             ui.horizontal(|ui| {
@@ -227,18 +238,9 @@ pub fn segment_list_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
             });
             d.color = color_hex(c);
             if d.color != before && d.id > 0 {
-                let rec = SegmentRecord {
-                    color: d.color.clone(),
-                    ..app
-                        .segments
-                        .saved
-                        .iter()
-                        .find(|s| s.id == key)
-                        .cloned()
-                        .unwrap_or_default()
-                };
-                list_job(app, "Saving colour", Some(key), move |store| {
-                    store.save_segment(&rec).map_err(|e| e.to_string())?;
+                let color = d.color.clone();
+                list_job(ctx, "Saving colour", Some(key), move |store| {
+                    ops::set_color(store, key, &color)?;
                     Ok(None)
                 });
             }
@@ -246,34 +248,27 @@ pub fn segment_list_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
     }
 
     if let Some((key, what)) = action {
-        run_action(app, key, what, &saved_ids);
+        run_action(s, ctx, key, what);
     }
 }
 
 /// The segment's name as the user last typed it (its draft), else as saved.
-fn segment_name(app: &PrismApp, key: i64) -> String {
-    app.segments
-        .drafts
+fn segment_name(s: &SegmentsScreen, key: i64) -> String {
+    s.drafts
         .get(&key)
         .map(|d| d.name.clone())
-        .or_else(|| {
-            app.segments
-                .saved
-                .iter()
-                .find(|s| s.id == key)
-                .map(|s| s.name.clone())
-        })
+        .or_else(|| s.saved.iter().find(|r| r.id == key).map(|r| r.name.clone()))
         .unwrap_or_default()
 }
 
-fn run_action(app: &mut PrismApp, key: i64, what: &str, saved_ids: &[i64]) {
+fn run_action(s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>, key: i64, what: ListAction) {
     match what {
-        "start-rename" => {
-            let name = segment_name(app, key);
-            app.segments.renaming = Some((key, name));
+        ListAction::StartRename => {
+            let name = segment_name(s, key);
+            s.renaming = Some((key, name));
         }
-        "rename" => {
-            let Some((_, name)) = app.segments.renaming.take() else {
+        ListAction::Rename => {
+            let Some((_, name)) = s.renaming.take() else {
                 return;
             };
             let name = name.trim().to_string();
@@ -281,111 +276,51 @@ fn run_action(app: &mut PrismApp, key: i64, what: &str, saved_ids: &[i64]) {
                 return;
             }
             if key < 0 {
-                if let Some(d) = app.segments.drafts.get_mut(&key) {
+                if let Some(d) = s.drafts.get_mut(&key) {
                     d.name = name;
                 }
                 return;
             }
-            let Some(rec) = app.segments.saved.iter().find(|s| s.id == key).cloned() else {
-                return;
-            };
-            if rec.name == name {
+            if s.saved.iter().any(|r| r.id == key && r.name == name) {
                 return;
             }
-            let old = rec.name.clone();
-            list_job(app, "Renaming segment", Some(key), move |store| {
-                store
-                    .save_segment(&SegmentRecord {
-                        name: name.clone(),
-                        ..rec
-                    })
-                    .map_err(|e| e.to_string())?;
-                // Rules that refer to the old name follow the rename.
-                for s in store.segments().map_err(|e| e.to_string())? {
-                    if s.rule.contains(&format!("\"segment\":\"{old}\""))
-                        && let Ok(mut r) = crate::engine::parse_rule(&s.rule)
-                    {
-                        rename_refs(&mut r.root, &old, &name);
-                        store
-                            .save_segment(&SegmentRecord {
-                                rule: r.to_json(),
-                                ..s
-                            })
-                            .map_err(|e| e.to_string())?;
-                    }
-                }
+            list_job(ctx, "Renaming segment", Some(key), move |store| {
+                ops::rename(store, key, &name)?;
                 Ok(None)
             });
         }
-        "duplicate" => {
-            let Some(d) = app.segments.drafts.get(&key) else {
+        ListAction::Duplicate => {
+            let Some(d) = s.drafts.get(&key) else {
                 return;
             };
-            let mut copy = d.record();
-            copy.id = 0;
-            let mut name = format!("{} (copy)", d.name);
-            let mut n = 2;
-            while app.segments.saved.iter().any(|s| s.name == name) {
-                name = format!("{} (copy {n})", d.name);
-                n += 1;
-            }
-            copy.name = name;
-            list_job(app, "Duplicating segment", None, move |store| {
-                let id = store.save_segment(&copy).map_err(|e| e.to_string())?;
-                store
-                    .add_segment_version(id, &copy.rule, None, None, "duplicated")
-                    .map_err(|e| e.to_string())?;
-                Ok(Some(id))
+            let source = d.record();
+            list_job(ctx, "Duplicating segment", None, move |store| {
+                Ok(Some(ops::duplicate(store, &source)?.id))
             });
         }
-        "up" | "down" => {
-            let Some(pos) = saved_ids.iter().position(|i| *i == key) else {
-                return;
-            };
-            let to = if what == "up" {
-                pos.checked_sub(1)
-            } else {
-                Some(pos + 1)
-            };
-            let Some(to) = to.filter(|t| *t < saved_ids.len()) else {
-                return;
-            };
-            let mut ids = saved_ids.to_vec();
-            ids.swap(pos, to);
-            list_job(app, "Reordering segments", Some(key), move |store| {
-                store.reorder_segments(&ids).map_err(|e| e.to_string())?;
+        ListAction::Move(to) => {
+            list_job(ctx, "Reordering segments", Some(key), move |store| {
+                ops::move_segment(store, key, to)?;
                 Ok(None)
             });
         }
-        "delete" => app.segments.confirm_delete = Some(key),
-        _ => {}
-    }
-}
-
-fn rename_refs(n: &mut crate::engine::rule::Node, old: &str, new: &str) {
-    use crate::engine::rule::Node;
-    match n {
-        Node::Segment(s) if s.segment == old => s.segment = new.to_string(),
-        Node::Group(g) => g.children.iter_mut().for_each(|c| rename_refs(c, old, new)),
-        _ => {}
+        ListAction::Delete => s.confirm_delete = Some(key),
     }
 }
 
 /// "Delete segment X?" with Cancel and Delete.
-pub fn delete_confirmation_ui(ctx: &egui::Context, app: &mut PrismApp) {
-    let Some(key) = app.segments.confirm_delete else {
+pub fn delete_confirmation_ui(
+    egui_ctx: &egui::Context,
+    s: &mut SegmentsScreen,
+    ctx: &mut ScreenCtx<'_>,
+) {
+    let Some(key) = s.confirm_delete else {
         return;
     };
-    let name = segment_name(app, key);
-    let users: Vec<String> = app
-        .segments
-        .saved
-        .iter()
-        .filter(|s| s.id != key && s.rule.contains(&format!("\"segment\":\"{name}\"")))
-        .map(|s| s.name.clone())
-        .collect();
+    let name = segment_name(s, key);
+    let users = ops::referrers(&s.saved, &name);
     let mut decision = None;
-    egui::Modal::new(egui::Id::unique("delete_segment")).show(ctx, |ui| {
+    egui::Modal::new(egui::Id::unique("delete_segment")).show(egui_ctx, |ui| {
         ui.set_max_width(420.0);
         ui.heading(format!("Delete segment {name:?}?"));
         ui.label("Its saved versions are deleted too. This cannot be undone.");
@@ -406,22 +341,23 @@ pub fn delete_confirmation_ui(ctx: &egui::Context, app: &mut PrismApp) {
     });
     match decision {
         Some(true) => {
-            app.segments.confirm_delete = None;
+            s.confirm_delete = None;
             if key < 0 {
-                app.segments.drafts.remove(&key);
-                app.segments.current = None;
-                if let Some(first) = app.segments.saved.first().map(|s| s.id) {
-                    app.segments.open(first);
+                s.drafts.remove(&key);
+                s.current = None;
+                if let Some(first) = s.saved.first().map(|s| s.id) {
+                    s.open(first);
                 }
             } else {
-                app.segments.drafts.remove(&key);
-                list_job(app, "Deleting segment", None, move |store| {
-                    store.delete_segment(key).map_err(|e| e.to_string())?;
+                s.drafts.remove(&key);
+                // The dialog named the segments that refer to it.
+                list_job(ctx, "Deleting segment", None, move |store| {
+                    ops::delete(store, key, true)?;
                     Ok(None)
                 });
             }
         }
-        Some(false) => app.segments.confirm_delete = None,
+        Some(false) => s.confirm_delete = None,
         None => {}
     }
 }

@@ -6,9 +6,11 @@ use std::sync::Arc;
 use egui_extras::{Column, TableBuilder};
 
 use super::SegMsg;
+use super::SegmentsScreen;
+use crate::app::jobs::JobKey;
 use crate::engine::members::SortBy;
 use crate::engine::rule::TraitKind;
-use crate::ui::app::{Msg, PrismApp};
+use crate::ui::app::{Msg, ScreenCtx};
 use crate::ui::data_screen::format_count;
 
 pub enum MembersMsg {
@@ -52,12 +54,12 @@ const FIELD_COLUMNS: [(&str, &str); 5] = [
     ("country", "Country"),
 ];
 
-pub fn members_tab_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
-    let Some(engine) = app.engine.clone() else {
+pub fn members_tab_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>) {
+    let Some(engine) = ctx.engine.cloned() else {
         return;
     };
-    let key = app.segments.current.unwrap_or(0);
-    let Some((rkey, result)) = app.segments.eval.result.clone() else {
+    let key = s.current.unwrap_or(0);
+    let Some((rkey, result)) = s.eval.result.clone() else {
         ui.weak("Counting…");
         return;
     };
@@ -65,23 +67,23 @@ pub fn members_tab_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
         ui.weak("Counting…");
         return;
     }
-    let token = (key, app.segments.eval.shown);
+    let token = (key, s.eval.shown);
     let as_of = result.evaluation.as_of;
-    let m = &mut app.segments.members;
+    let m = &mut s.members;
     if m.requested != Some(token) {
         m.requested = Some(token);
         let members = result.evaluation.members.clone();
         let sort = m.sort.clone();
         let engine2 = engine.clone();
-        app.jobs
-            .spawn("segment-members", "Sorting members", move |_| {
+        ctx.jobs
+            .spawn(JobKey::SegmentMembers, "Sorting members", move |_| {
                 // Traits are shown beside the fields: compute them here, not on screen.
                 engine2.traits(as_of);
                 let order = Arc::new(engine2.sorted_members(&members, sort.as_ref()));
                 Msg::Segments(SegMsg::Members(MembersMsg::Sorted { token, order }))
             });
     }
-    let sorting = app.segments.members.token != Some(token);
+    let sorting = s.members.token != Some(token);
     let count = result.evaluation.count();
     ui.horizontal(|ui| {
         ui.strong(format!("{} members", format_count(count as i64)));
@@ -90,18 +92,18 @@ pub fn members_tab_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if ui.button("Export CSV…").clicked() {
-                export(app, result.evaluation.members.clone());
+                export(s, ctx, result.evaluation.members.clone());
             }
         });
     });
-    if let Some(p) = &app.segments.members.exported {
+    if let Some(p) = &s.members.exported {
         ui.weak(format!("Exported to {p}"));
     }
-    let Some(order) = app.segments.members.order.clone() else {
+    let Some(order) = s.members.order.clone() else {
         return;
     };
     let traits = engine.traits_cached(as_of);
-    let sort = app.segments.members.sort.clone();
+    let sort = s.members.sort.clone();
     let mut new_sort = None;
     let mut explain = None;
     let row_h = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
@@ -169,25 +171,25 @@ pub fn members_tab_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
             });
         });
     });
-    if let Some(s) = new_sort {
-        app.segments.members.sort = Some(s);
-        app.segments.members.invalidate();
+    if let Some(sort) = new_sort {
+        s.members.sort = Some(sort);
+        s.members.invalidate();
     }
     if let Some(who) = explain {
-        app.segments.explain.query = who;
-        app.segments.tab = super::RightTab::Explain;
-        super::explain::run_explain(app);
+        s.explain.query = who;
+        s.tab = super::RightTab::Explain;
+        super::explain::run_explain(s, ctx);
     }
 }
 
-fn export(app: &mut PrismApp, members: Arc<crate::engine::Bitset>) {
-    let (Some(engine), Some(d)) = (app.engine.clone(), app.segments.draft()) else {
+fn export(s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>, members: Arc<crate::engine::Bitset>) {
+    let (Some(engine), Some(d)) = (ctx.engine.cloned(), s.draft()) else {
         return;
     };
     let file_name = format!("{}.csv", d.name.replace(['/', '\\'], "-"));
-    let sort = app.segments.members.sort.clone();
-    app.jobs
-        .spawn("segment-export", "Exporting members", move |_| {
+    let sort = s.members.sort.clone();
+    ctx.jobs
+        .spawn(JobKey::SegmentExport, "Exporting members", move |_| {
             let Some(path) = rfd::FileDialog::new()
                 .add_filter("CSV", &["csv"])
                 .set_file_name(&file_name)
@@ -201,7 +203,8 @@ fn export(app: &mut PrismApp, members: Arc<crate::engine::Bitset>) {
                 .map(|i| i as usize)
                 .collect();
             let r = crate::app::segments::write_members_csv(&engine, &order, &path)
-                .map(|_| path.display().to_string());
+                .map(|_| path.display().to_string())
+                .map_err(|e| e.to_string());
             Msg::Segments(SegMsg::Exported(r))
         });
 }

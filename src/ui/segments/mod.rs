@@ -18,29 +18,26 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::app::jobs::JobKey;
 use crate::app::segments::{
-    DraftError, DraftResult, OverlapReport, VersionDiff, evaluate_draft, saved_counts,
+    DraftError, DraftResult, Loaded, OverlapReport, VersionDiff, evaluate_draft, saved_counts,
 };
-use crate::engine::RuleError;
 use crate::engine::describe::describe;
 use crate::engine::edit::RuleHistory;
 use crate::engine::explain::Explanation;
 use crate::engine::parse_rule;
 use crate::engine::rule::Rule;
+use crate::engine::{RuleError, Schema};
 use crate::model::time::{DAY, date_to_ts, now_utc};
 use crate::model::{SegmentRecord, SegmentVersion};
 
-use super::app::{Msg, PrismApp};
+use super::app::{Msg, Request, ScreenCtx};
+use super::commands::UiCommand;
 use super::data_screen::format_count;
+pub use crate::app::segments::ops::PALETTE;
 
 /// Typing waits this long for the next key before counting.
 pub const TYPING_DEBOUNCE: Duration = Duration::from_millis(100);
-
-/// Colours offered for new segments.
-pub const PALETTE: [&str; 10] = [
-    "#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7",
-    "#9c755f", "#bab0ac",
-];
 
 /// A segment being edited. Saved segments are keyed by id; new ones by a
 /// negative key until their first save.
@@ -52,8 +49,8 @@ pub struct Draft {
     pub description: String,
     pub priority: i64,
     pub history: RuleHistory,
-    /// The rule JSON as last saved (`None`: never saved).
-    pub saved_rule: Option<String>,
+    /// The rule as last saved, parsed once (`None`: never saved).
+    pub saved_rule: Option<Rule>,
 }
 
 impl Draft {
@@ -66,17 +63,14 @@ impl Draft {
             color: r.color.clone(),
             description: r.description.clone(),
             priority: r.priority,
+            saved_rule: Some(rule.clone()),
             history: RuleHistory::new(rule),
-            saved_rule: Some(r.rule.clone()),
         }
     }
 
     /// Unsaved changes to the rule (or never saved).
     pub fn is_dirty(&self) -> bool {
-        match &self.saved_rule {
-            None => true,
-            Some(saved) => parse_rule(saved).ok().as_ref() != Some(&self.history.rule),
-        }
+        self.saved_rule.as_ref() != Some(&self.history.rule)
     }
 
     pub fn record(&self) -> SegmentRecord {
@@ -122,10 +116,10 @@ impl RightTab {
     }
 }
 
-/// The live evaluation of the current draft.
+/// The live evaluation of the current draft. Answers to older edits never
+/// arrive: the job runner drops them.
 #[derive(Default)]
 pub struct EvalState {
-    pub generation: u64,
     /// An edit is waiting for the debounce to pass.
     pub pending_since: Option<Instant>,
     pub running: bool,
@@ -147,8 +141,7 @@ pub struct EvalState {
 pub enum SegMsg {
     Evaluated {
         key: i64,
-        generation: u64,
-        result: Result<Arc<DraftResult>, DraftErrorMsg>,
+        result: Result<Arc<DraftResult>, DraftError>,
     },
     Counts(Vec<(i64, Result<usize, String>)>),
     Saved {
@@ -171,13 +164,10 @@ pub enum SegMsg {
     Exported(Result<String, String>),
 }
 
-pub enum DraftErrorMsg {
-    Rule(RuleError),
-    Failed(String),
-}
-
 #[derive(Default)]
 pub struct SegmentsScreen {
+    /// What rules can refer to in the open workspace (once loaded).
+    pub schema: Option<Arc<Schema>>,
     /// Saved segments in priority order.
     pub saved: Vec<SegmentRecord>,
     pub counts: HashMap<i64, Result<usize, String>>,
@@ -194,17 +184,18 @@ pub struct SegmentsScreen {
     pub members: members::MembersState,
     pub explain: explain::ExplainState,
     pub overlap: overlap::OverlapState,
-    pub sql_dialect: usize,
+    pub sql_dialect: crate::engine::sql::Dialect,
     pub history: history::HistoryState,
     pub confirm_delete: Option<i64>,
     pub renaming: Option<(i64, String)>,
 }
 
 impl SegmentsScreen {
-    /// Called when a workspace's engine is ready.
-    pub fn loaded(&mut self, segments: Vec<SegmentRecord>) {
+    /// Called when a workspace's engine is ready: its segments, counted.
+    pub fn loaded(&mut self, loaded: Loaded, ctx: &mut ScreenCtx<'_>) {
         *self = SegmentsScreen {
-            saved: segments,
+            schema: Some(loaded.schema),
+            saved: loaded.segments,
             live_as_of: now_utc(),
             ..SegmentsScreen::default()
         };
@@ -213,6 +204,13 @@ impl SegmentsScreen {
             self.current = Some(d.key);
             self.drafts.insert(d.key, d);
         }
+        self.edited_now();
+        self.refresh_counts(ctx);
+    }
+
+    /// Another workspace is opening: nothing here belongs to it.
+    pub fn unload(&mut self) {
+        *self = SegmentsScreen::default();
     }
 
     pub fn as_of(&self) -> i64 {
@@ -307,288 +305,261 @@ impl SegmentsScreen {
     }
 }
 
-/// Starts evaluating the current draft if an edit is due.
-fn maybe_evaluate(app: &mut PrismApp, ctx: &egui::Context) {
-    let Some(since) = app.segments.eval.pending_since else {
-        return;
-    };
-    let wait = TYPING_DEBOUNCE.saturating_sub(since.elapsed());
-    if !wait.is_zero() {
-        ctx.request_repaint_after(wait);
-        return;
-    }
-    let (Some(engine), Some(schema)) = (app.engine.clone(), app.schema.clone()) else {
-        return;
-    };
-    let Some((key, name, rule)) = app
-        .segments
-        .draft()
-        .map(|d| (d.key, d.name.clone(), d.history.rule.clone()))
-    else {
-        return;
-    };
-    app.segments.eval.pending_since = None;
-    app.segments.eval.generation += 1;
-    app.segments.eval.running = true;
-    let generation = app.segments.eval.generation;
-    let as_of = app.segments.as_of();
-    app.jobs.spawn("segment-eval", "Counting", move |ctx| {
-        let result = match evaluate_draft(&engine, &schema, &name, &rule, as_of, ctx) {
-            Ok(r) => Ok(Arc::new(r)),
-            Err(DraftError::Rule(e)) => Err(DraftErrorMsg::Rule(e)),
-            Err(DraftError::Failed(e)) => Err(DraftErrorMsg::Failed(e)),
+impl SegmentsScreen {
+    /// Starts evaluating the current draft if an edit is due.
+    fn maybe_evaluate(&mut self, ctx: &mut ScreenCtx<'_>, egui_ctx: &egui::Context) {
+        let Some(since) = self.eval.pending_since else {
+            return;
         };
-        Msg::Segments(SegMsg::Evaluated {
-            key,
-            generation,
-            result,
-        })
-    });
-}
-
-/// Recounts every saved segment for the list's badges.
-pub fn refresh_counts(app: &mut PrismApp) {
-    let (Some(engine), Some(schema)) = (app.engine.clone(), app.schema.clone()) else {
-        return;
-    };
-    let segments = app.segments.saved.clone();
-    let as_of = app.segments.as_of();
-    app.jobs
-        .spawn("segment-counts", "Counting segments", move |ctx| {
-            Msg::Segments(SegMsg::Counts(saved_counts(
-                &engine, &schema, &segments, as_of, ctx,
-            )))
+        let wait = TYPING_DEBOUNCE.saturating_sub(since.elapsed());
+        if !wait.is_zero() {
+            egui_ctx.request_repaint_after(wait);
+            return;
+        }
+        let (Some(engine), Some(schema)) = (ctx.engine.cloned(), self.schema.clone()) else {
+            return;
+        };
+        let Some((key, name, rule)) = self
+            .draft()
+            .map(|d| (d.key, d.name.clone(), d.history.rule.clone()))
+        else {
+            return;
+        };
+        self.eval.pending_since = None;
+        self.eval.running = true;
+        let as_of = self.as_of();
+        ctx.jobs.spawn(JobKey::SegmentEval, "Counting", move |ctx| {
+            let result = evaluate_draft(&engine, &schema, &name, &rule, as_of, ctx).map(Arc::new);
+            Msg::Segments(SegMsg::Evaluated { key, result })
         });
-}
+    }
 
-/// Applies a job's answer.
-pub fn handle(app: &mut PrismApp, msg: SegMsg) {
-    let s = &mut app.segments;
-    match msg {
-        SegMsg::Evaluated {
-            key,
-            generation,
-            result,
-        } => {
-            if generation != s.eval.generation {
-                return;
-            }
-            s.eval.running = false;
-            match result {
-                Ok(r) => {
-                    s.eval.result = Some((key, r));
-                    s.eval.stale = s.eval.pending_since.is_some();
-                    s.eval.error = None;
-                    s.eval.failure = None;
-                    if let Some(t) = s.eval.edited_at.take() {
-                        s.eval.last_latency = Some(t.elapsed());
+    /// Recounts every saved segment for the list's badges.
+    pub fn refresh_counts(&mut self, ctx: &mut ScreenCtx<'_>) {
+        let (Some(engine), Some(schema)) = (ctx.engine.cloned(), self.schema.clone()) else {
+            return;
+        };
+        let segments = self.saved.clone();
+        let as_of = self.as_of();
+        ctx.jobs
+            .spawn(JobKey::SegmentCounts, "Counting segments", move |ctx| {
+                let counts = saved_counts(&engine, &schema, &segments, as_of, ctx)
+                    .into_iter()
+                    .map(|(id, c)| (id, c.map_err(|e| e.to_string())))
+                    .collect();
+                Msg::Segments(SegMsg::Counts(counts))
+            });
+    }
+
+    /// Applies a job's answer.
+    pub fn handle(&mut self, msg: SegMsg, ctx: &mut ScreenCtx<'_>) {
+        let s = self;
+        match msg {
+            SegMsg::Evaluated { key, result } => {
+                s.eval.running = false;
+                match result {
+                    Ok(r) => {
+                        s.eval.result = Some((key, r));
+                        s.eval.stale = s.eval.pending_since.is_some();
+                        s.eval.error = None;
+                        s.eval.failure = None;
+                        if let Some(t) = s.eval.edited_at.take() {
+                            s.eval.last_latency = Some(t.elapsed());
+                        }
+                        s.eval.shown += 1;
+                        s.members.invalidate();
+                        s.overlap.invalidate();
                     }
-                    s.eval.shown += 1;
-                    s.members.invalidate();
-                    s.overlap.invalidate();
+                    Err(DraftError::Rule(e)) => {
+                        s.eval.error = Some(e);
+                        s.eval.failure = None;
+                    }
+                    Err(DraftError::Failed(e)) => s.eval.failure = Some(e.to_string()),
                 }
-                Err(DraftErrorMsg::Rule(e)) => {
-                    s.eval.error = Some(e);
-                    s.eval.failure = None;
-                }
-                Err(DraftErrorMsg::Failed(e)) => s.eval.failure = Some(e),
             }
+            SegMsg::Counts(counts) => {
+                s.counts = counts.into_iter().collect();
+            }
+            SegMsg::Saved { key, result } => match result {
+                Ok((record, version)) => {
+                    if let Some(mut d) = s.drafts.remove(&key) {
+                        d.key = record.id;
+                        d.id = record.id;
+                        d.priority = record.priority;
+                        d.saved_rule = parse_rule(&record.rule).ok();
+                        s.drafts.insert(record.id, d);
+                    }
+                    if s.current == Some(key) {
+                        s.current = Some(record.id);
+                    }
+                    if let Some(c) = version.member_count {
+                        s.counts.insert(record.id, Ok(c as usize));
+                    }
+                    match s.saved.iter_mut().find(|r| r.id == record.id) {
+                        Some(r) => *r = record.clone(),
+                        None => s.saved.push(record.clone()),
+                    }
+                    s.history.versions_for = None;
+                    s.reload_schema_segments();
+                }
+                Err(e) => ctx.error(format!("Could not save the segment: {e}")),
+            },
+            SegMsg::ListChanged { result, select } => match result {
+                Ok(list) => {
+                    // Drop drafts of segments that are gone.
+                    s.drafts
+                        .retain(|k, _| *k < 0 || list.iter().any(|r| r.id == *k));
+                    for r in &list {
+                        if let Some(d) = s.drafts.get_mut(&r.id) {
+                            d.name = r.name.clone();
+                            d.color = r.color.clone();
+                            d.priority = r.priority;
+                        }
+                    }
+                    s.saved = list;
+                    if let Some(id) = select {
+                        s.open(id);
+                    } else if s.current.is_some_and(|k| !s.drafts.contains_key(&k)) {
+                        s.current = None;
+                        if let Some(first) = s.saved.first().map(|r| r.id) {
+                            s.open(first);
+                        }
+                    }
+                    s.reload_schema_segments();
+                    s.refresh_counts(ctx);
+                }
+                Err(e) => ctx.error(e),
+            },
+            SegMsg::Members(m) => s.members.handle(m),
+            SegMsg::Explained(r) => s.explain.result = Some(r),
+            SegMsg::Overlap(r) => s.overlap.result = Some(r),
+            SegMsg::Versions { segment_id, result } => match result {
+                Ok(v) => {
+                    s.history.versions_for = Some(segment_id);
+                    s.history.versions = v;
+                }
+                Err(e) => ctx.error(e),
+            },
+            SegMsg::Compared(r) => s.history.diff = Some(r),
+            SegMsg::Exported(r) => match r {
+                Ok(path) => s.members.exported = Some(path),
+                Err(e) => ctx.error(e),
+            },
         }
-        SegMsg::Counts(counts) => {
-            s.counts = counts.into_iter().collect();
+    }
+
+    /// Refreshes the saved segments the schema knows (for segment conditions).
+    fn reload_schema_segments(&mut self) {
+        if let Some(schema) = self.schema.as_mut() {
+            let mut sc = (**schema).clone();
+            sc.segments = self
+                .saved
+                .iter()
+                .filter_map(|r| parse_rule(&r.rule).ok().map(|rule| (r.name.clone(), rule)))
+                .collect();
+            *schema = Arc::new(sc);
         }
-        SegMsg::Saved { key, result } => match result {
-            Ok((record, version)) => {
-                if let Some(mut d) = s.drafts.remove(&key) {
-                    d.key = record.id;
-                    d.id = record.id;
-                    d.priority = record.priority;
-                    d.saved_rule = Some(record.rule.clone());
-                    s.drafts.insert(record.id, d);
-                }
-                if s.current == Some(key) {
-                    s.current = Some(record.id);
-                }
-                if let Some(c) = version.member_count {
-                    s.counts.insert(record.id, Ok(c as usize));
-                }
-                match s.saved.iter_mut().find(|r| r.id == record.id) {
-                    Some(r) => *r = record.clone(),
-                    None => s.saved.push(record.clone()),
-                }
-                s.history.versions_for = None;
-                if let Some(schema) = app.schema.as_mut() {
-                    let mut sc = (**schema).clone();
-                    if let Ok(rule) = parse_rule(&record.rule) {
-                        sc.segments.insert(record.name.clone(), rule);
-                    }
-                    *schema = Arc::new(sc);
-                }
-            }
-            Err(e) => app.errors.push(format!("Could not save the segment: {e}")),
-        },
-        SegMsg::ListChanged { result, select } => match result {
-            Ok(list) => {
-                // Drop drafts of segments that are gone.
-                s.drafts
-                    .retain(|k, _| *k < 0 || list.iter().any(|r| r.id == *k));
-                for r in &list {
-                    if let Some(d) = s.drafts.get_mut(&r.id) {
-                        d.name = r.name.clone();
-                        d.color = r.color.clone();
-                        d.priority = r.priority;
-                    }
-                }
-                s.saved = list;
-                if let Some(id) = select {
-                    s.open(id);
-                } else if s.current.is_some_and(|k| !s.drafts.contains_key(&k)) {
-                    s.current = None;
-                    if let Some(first) = s.saved.first().map(|r| r.id) {
-                        s.open(first);
-                    }
-                }
-                reload_schema_segments(app);
-                refresh_counts(app);
-            }
-            Err(e) => app.errors.push(e),
-        },
-        SegMsg::Members(m) => s.members.handle(m),
-        SegMsg::Explained(r) => s.explain.result = Some(r),
-        SegMsg::Overlap(r) => s.overlap.result = Some(r),
-        SegMsg::Versions { segment_id, result } => match result {
-            Ok(v) => {
-                s.history.versions_for = Some(segment_id);
-                s.history.versions = v;
-            }
-            Err(e) => app.errors.push(e),
-        },
-        SegMsg::Compared(r) => s.history.diff = Some(r),
-        SegMsg::Exported(r) => match r {
-            Ok(path) => s.members.exported = Some(path),
-            Err(e) => app.errors.push(e),
-        },
     }
-}
 
-/// Refreshes the saved segments the schema knows (for segment conditions).
-fn reload_schema_segments(app: &mut PrismApp) {
-    if let Some(schema) = app.schema.as_mut() {
-        let mut sc = (**schema).clone();
-        sc.segments = app
-            .segments
-            .saved
-            .iter()
-            .filter_map(|r| parse_rule(&r.rule).ok().map(|rule| (r.name.clone(), rule)))
-            .collect();
-        *schema = Arc::new(sc);
-    }
-}
-
-/// Saves the current draft (Ctrl+S): a new version with its count.
-pub fn save_current(app: &mut PrismApp) {
-    let Some(ws) = app.workspace.as_ref().map(|w| w.path.clone()) else {
-        return;
-    };
-    let Some(d) = app.segments.draft() else {
-        return;
-    };
-    if app.segments.eval.error.is_some() {
-        app.errors.push(format!(
-            "{} cannot be saved until its rule is valid: {}",
-            d.name,
-            app.segments
-                .eval
-                .error
-                .as_ref()
-                .map(|e| e.to_string())
-                .unwrap_or_default()
-        ));
-        return;
-    }
-    let record = d.record();
-    let key = d.key;
-    let (count, as_of) = match &app.segments.eval.result {
-        Some((k, r)) if *k == key && !app.segments.eval.stale => {
-            (Some(r.evaluation.count() as i64), Some(r.evaluation.as_of))
+    /// Saves the current draft (Ctrl+S): a new version with its count.
+    pub fn save_current(&mut self, ctx: &mut ScreenCtx<'_>) {
+        let Some(ws) = ctx.workspace_path() else {
+            return;
+        };
+        let Some(d) = self.draft() else {
+            return;
+        };
+        if let Some(e) = &self.eval.error {
+            let message = format!("{} cannot be saved until its rule is valid: {e}", d.name);
+            ctx.error(message);
+            return;
         }
-        _ => (None, None),
-    };
-    app.jobs.spawn("segment-save", "Saving segment", move |_| {
-        Msg::Segments(SegMsg::Saved {
-            key,
-            result: crate::app::segments::save(&ws, &record, count, as_of),
-        })
-    });
-}
+        let record = d.record();
+        let key = d.key;
+        let (count, as_of) = match &self.eval.result {
+            Some((k, r)) if *k == key && !self.eval.stale => {
+                (Some(r.evaluation.count() as i64), Some(r.evaluation.as_of))
+            }
+            _ => (None, None),
+        };
+        ctx.jobs
+            .spawn(JobKey::SegmentSave, "Saving segment", move |_| {
+                let result = crate::store::Store::open(&ws)
+                    .map_err(crate::app::AppError::from)
+                    .and_then(|mut store| {
+                        crate::app::segments::ops::save(&mut store, &record, count, as_of, "")
+                    })
+                    .map_err(|e| e.to_string());
+                Msg::Segments(SegMsg::Saved { key, result })
+            });
+    }
 
-pub fn undo(app: &mut PrismApp) {
-    if let Some(d) = app.segments.draft_mut()
-        && d.history.undo()
-    {
-        app.segments.edited_now();
+    pub fn undo(&mut self) {
+        if let Some(d) = self.draft_mut()
+            && d.history.undo()
+        {
+            self.edited_now();
+        }
+    }
+
+    pub fn redo(&mut self) {
+        if let Some(d) = self.draft_mut()
+            && d.history.redo()
+        {
+            self.edited_now();
+        }
+    }
+
+    /// The Segments screen: list, builder, tabs.
+    pub fn ui(&mut self, ui: &mut egui::Ui, ctx: &mut ScreenCtx<'_>) {
+        if ctx.engine.is_none() || self.schema.is_none() {
+            ui.add_space(24.0);
+            ui.vertical_centered(|ui| {
+                ui.spinner();
+                ui.label("Loading the workspace into memory…");
+            });
+            return;
+        }
+        self.maybe_evaluate(ctx, &ui.ctx().clone());
+        egui::Panel::left("segment_list")
+            .resizable(true)
+            .default_size(250.0)
+            .show(ui, |ui| list::segment_list_ui(ui, self, ctx));
+        egui::Panel::right("segment_tabs")
+            .resizable(true)
+            .default_size(460.0)
+            .show(ui, |ui| tabs_ui(ui, self, ctx));
+        egui::CentralPanel::default().show(ui, |ui| builder_ui(ui, self, ctx));
+        list::delete_confirmation_ui(&ui.ctx().clone(), self, ctx);
     }
 }
 
-pub fn redo(app: &mut PrismApp) {
-    if let Some(d) = app.segments.draft_mut()
-        && d.history.redo()
-    {
-        app.segments.edited_now();
-    }
-}
-
-pub fn segments_screen_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
-    if app.engine.is_none() {
-        ui.add_space(24.0);
-        ui.vertical_centered(|ui| {
-            ui.spinner();
-            ui.label("Loading the workspace into memory…");
-        });
-        return;
-    }
-    maybe_evaluate(app, &ui.ctx().clone());
-    egui::Panel::left("segment_list")
-        .resizable(true)
-        .default_size(250.0)
-        .show(ui, |ui| list::segment_list_ui(ui, app));
-    egui::Panel::right("segment_tabs")
-        .resizable(true)
-        .default_size(460.0)
-        .show(ui, |ui| tabs_ui(ui, app));
-    egui::CentralPanel::default().show(ui, |ui| builder_ui(ui, app));
-    list::delete_confirmation_ui(ui.ctx(), app);
-}
-
-fn tabs_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
+fn tabs_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>) {
     ui.horizontal(|ui| {
         for t in RightTab::ALL {
-            if ui
-                .selectable_label(app.segments.tab == t, t.label())
-                .clicked()
-            {
-                app.segments.tab = t;
+            if ui.selectable_label(s.tab == t, t.label()).clicked() {
+                s.tab = t;
             }
         }
     });
     ui.separator();
-    match app.segments.tab {
-        RightTab::Members => members::members_tab_ui(ui, app),
-        RightTab::Explain => explain::explain_tab_ui(ui, app),
-        RightTab::Overlap => overlap::overlap_tab_ui(ui, app),
-        RightTab::Sql => sql::sql_tab_ui(ui, app),
-        RightTab::History => history::history_tab_ui(ui, app),
+    match s.tab {
+        RightTab::Members => members::members_tab_ui(ui, s, ctx),
+        RightTab::Explain => explain::explain_tab_ui(ui, s, ctx),
+        RightTab::Overlap => overlap::overlap_tab_ui(ui, s, ctx),
+        RightTab::Sql => sql::sql_tab_ui(ui, s, ctx),
+        RightTab::History => history::history_tab_ui(ui, s, ctx),
     }
 }
 
 /// The centre: name, totals, as-of date, the sentence, the rule tree.
-fn builder_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
-    let Some(d) = app.segments.draft() else {
+fn builder_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>) {
+    let Some(d) = s.draft() else {
         ui.add_space(24.0);
         ui.vertical_centered(|ui| {
             ui.label("No segment yet.");
             if ui.button("New segment").clicked() {
-                app.segments.new_segment();
+                s.new_segment();
             }
         });
         return;
@@ -608,49 +579,45 @@ fn builder_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
             ui.weak("• unsaved");
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            use super::commands::UiCommand;
-            let ctx = ui.ctx().clone();
+            let egui_ctx = ui.ctx().clone();
             if ui
                 .add_enabled(dirty, egui::Button::new("Save"))
-                .on_hover_text(UiCommand::SaveSegment.tooltip(&ctx))
+                .on_hover_text(UiCommand::SaveSegment.tooltip(&egui_ctx))
                 .clicked()
             {
                 commands.push(UiCommand::SaveSegment);
             }
             if ui
                 .add_enabled(can_redo, egui::Button::new("Redo"))
-                .on_hover_text(UiCommand::Redo.tooltip(&ctx))
+                .on_hover_text(UiCommand::Redo.tooltip(&egui_ctx))
                 .clicked()
             {
                 commands.push(UiCommand::Redo);
             }
             if ui
                 .add_enabled(can_undo, egui::Button::new("Undo"))
-                .on_hover_text(UiCommand::Undo.tooltip(&ctx))
+                .on_hover_text(UiCommand::Undo.tooltip(&egui_ctx))
                 .clicked()
             {
                 commands.push(UiCommand::Undo);
             }
-            as_of_ui(ui, app);
+            as_of_ui(ui, s, ctx);
         });
     });
-    totals_ui(ui, app);
+    totals_ui(ui, s);
     ui.label(egui::RichText::new(summary).italics());
-    if let Some(f) = &app.segments.eval.failure {
+    if let Some(f) = &s.eval.failure {
         ui.colored_label(ui.visuals().error_fg_color, f);
     }
     ui.separator();
     egui::ScrollArea::vertical()
         .auto_shrink([false, false])
-        .show(ui, |ui| tree::rule_tree_ui(ui, app));
-    let ctx = ui.ctx().clone();
-    for c in commands {
-        app.run_command(&ctx, c);
-    }
+        .show(ui, |ui| tree::rule_tree_ui(ui, s));
+    ctx.requests
+        .extend(commands.into_iter().map(Request::Command));
 }
 
-fn as_of_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
-    let s = &mut app.segments;
+fn as_of_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>) {
     let mut changed = false;
     match &mut s.as_of_date {
         Some(date) => {
@@ -694,12 +661,11 @@ fn as_of_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
     }
     if changed {
         s.edited_now();
-        refresh_counts(app);
+        s.refresh_counts(ctx);
     }
 }
 
-fn totals_ui(ui: &mut egui::Ui, app: &PrismApp) {
-    let s = &app.segments;
+fn totals_ui(ui: &mut egui::Ui, s: &SegmentsScreen) {
     ui.horizontal(|ui| {
         let current = s.current;
         match &s.eval.result {

@@ -3,9 +3,11 @@
 //! customer goes to the first segment by priority.
 
 use super::SegMsg;
+use super::SegmentsScreen;
+use crate::app::jobs::JobKey;
 use crate::app::segments::{OverlapReport, overlap};
 use crate::engine::parse_rule;
-use crate::ui::app::{Msg, PrismApp};
+use crate::ui::app::{Msg, ScreenCtx};
 use crate::ui::data_screen::format_count;
 
 #[derive(Default)]
@@ -20,11 +22,10 @@ impl OverlapState {
     }
 }
 
-fn request(app: &mut PrismApp) {
-    let (Some(engine), Some(schema)) = (app.engine.clone(), app.schema.clone()) else {
+fn request(s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>) {
+    let (Some(engine), Some(schema)) = (ctx.engine.cloned(), s.schema.clone()) else {
         return;
     };
-    let s = &app.segments;
     let current = s.draft();
     let mut list: Vec<(String, String, crate::engine::Rule)> = Vec::new();
     for r in &s.saved {
@@ -40,20 +41,20 @@ fn request(app: &mut PrismApp) {
         list.push((d.name.clone(), d.color.clone(), d.history.rule.clone()));
     }
     let as_of = s.as_of();
-    app.segments.overlap.requested = true;
-    app.jobs
-        .spawn("segment-overlap", "Comparing segments", move |ctx| {
-            Msg::Segments(SegMsg::Overlap(overlap(
-                &engine, &schema, &list, as_of, ctx,
-            )))
+    s.overlap.requested = true;
+    ctx.jobs
+        .spawn(JobKey::SegmentOverlap, "Comparing segments", move |ctx| {
+            Msg::Segments(SegMsg::Overlap(
+                overlap(&engine, &schema, &list, as_of, ctx).map_err(|e| e.to_string()),
+            ))
         });
 }
 
-pub fn overlap_tab_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
-    if !app.segments.overlap.requested {
-        request(app);
+pub fn overlap_tab_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>) {
+    if !s.overlap.requested {
+        request(s, ctx);
     }
-    let Some(result) = &app.segments.overlap.result else {
+    let Some(result) = &s.overlap.result else {
         ui.spinner();
         return;
     };
@@ -64,7 +65,7 @@ pub fn overlap_tab_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
             return;
         }
     };
-    let current = app.segments.draft().map(|d| d.name.clone());
+    let current = s.draft().map(|d| d.name.clone());
     ui.weak("Customers in both the row's and the column's segment.");
     egui::ScrollArea::both().show(ui, |ui| {
         egui::Grid::new("overlap_grid")

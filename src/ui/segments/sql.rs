@@ -1,23 +1,22 @@
 //! SQL tab: the rule as SQL in a chosen dialect, ready to copy.
 
+use super::SegmentsScreen;
 use crate::engine::sql::Dialect;
-use crate::ui::app::PrismApp;
+use crate::ui::app::ScreenCtx;
 
-pub fn sql_tab_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
-    let s = &mut app.segments;
+pub fn sql_tab_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, _ctx: &mut ScreenCtx<'_>) {
     ui.horizontal(|ui| {
-        let current = Dialect::ALL[s.sql_dialect.min(Dialect::ALL.len() - 1)];
         egui::ComboBox::from_id_salt("sql_dialect")
-            .selected_text(current.name())
+            .selected_text(s.sql_dialect.name())
             .show_ui(ui, |ui| {
-                for (i, d) in Dialect::ALL.iter().enumerate() {
-                    ui.selectable_value(&mut s.sql_dialect, i, d.name());
+                for d in Dialect::ALL {
+                    ui.selectable_value(&mut s.sql_dialect, d, d.name());
                 }
             })
             .response
             .accessible_name("SQL dialect");
         let sql = match &s.eval.result {
-            Some((k, r)) if Some(*k) == s.current => r.sql.get(s.sql_dialect).cloned(),
+            Some((k, r)) if Some(*k) == s.current => Some(r.sql(s.sql_dialect).to_string()),
             _ => None,
         };
         if let Some(sql) = &sql
@@ -29,7 +28,7 @@ pub fn sql_tab_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
     ui.separator();
     match &s.eval.result {
         Some((k, r)) if Some(*k) == s.current => {
-            let text = r.sql.get(s.sql_dialect).cloned().unwrap_or_default();
+            let text = r.sql(s.sql_dialect).to_string();
             egui::ScrollArea::both().show(ui, |ui| {
                 ui.add(
                     egui::TextEdit::multiline(&mut text.as_str())

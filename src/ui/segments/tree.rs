@@ -4,12 +4,12 @@
 
 use std::collections::HashMap;
 
+use super::SegmentsScreen;
 use super::condition::condition_ui;
 use crate::app::segments::counts_by_path;
 use crate::engine::edit;
 use crate::engine::rule::{Combine, Node};
 use crate::engine::{RuleError, Schema};
-use crate::ui::app::PrismApp;
 use crate::ui::data_screen::format_count;
 
 /// What the user did to the tree this frame.
@@ -93,24 +93,24 @@ impl View<'_> {
     }
 }
 
-pub fn rule_tree_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
-    let Some(schema) = app.schema.clone() else {
+pub fn rule_tree_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen) {
+    let Some(schema) = s.schema.clone() else {
         return;
     };
-    let Some(draft) = app.segments.draft() else {
+    let Some(draft) = s.draft() else {
         return;
     };
     let root = draft.history.rule.root.clone();
     let key = draft.key;
-    let counts = match &app.segments.eval.result {
+    let counts = match &s.eval.result {
         Some((k, r)) if *k == key => Some(counts_by_path(&r.evaluation)),
         _ => None,
     };
     let view = View {
         schema: &schema,
         counts,
-        stale: app.segments.eval.stale || app.segments.eval.running,
-        error: app.segments.eval.error.as_ref(),
+        stale: s.eval.stale || s.eval.running,
+        error: s.eval.error.as_ref(),
     };
     let mut actions = Vec::new();
     let mut addr = Vec::new();
@@ -121,17 +121,17 @@ pub fn rule_tree_ui(ui: &mut egui::Ui, app: &mut PrismApp) {
     {
         ui.colored_label(ui.visuals().error_fg_color, e.to_string());
     }
-    apply(app, actions);
+    apply(s, actions);
 }
 
 /// Applies tree edits to the current draft, as the builder does (public for
 /// the UI benchmark, which edits the same way).
-pub fn apply(app: &mut PrismApp, actions: Vec<TreeAction>) {
+pub fn apply(s: &mut SegmentsScreen, actions: Vec<TreeAction>) {
     if actions.is_empty() {
         return;
     }
     let mut typed = false;
-    let Some(d) = app.segments.draft_mut() else {
+    let Some(d) = s.draft_mut() else {
         return;
     };
     for a in actions {
@@ -182,9 +182,9 @@ pub fn apply(app: &mut PrismApp, actions: Vec<TreeAction>) {
         }
     }
     if typed {
-        app.segments.edited();
+        s.edited();
     } else {
-        app.segments.edited_now();
+        s.edited_now();
     }
 }
 
