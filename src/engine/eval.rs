@@ -56,6 +56,41 @@ impl Evaluation {
     }
 }
 
+/// A group's members as its children's sets arrive: their intersection
+/// (all) or union (any); an empty group is everyone (all) or no one (any).
+struct GroupAcc {
+    combine: Combine,
+    n: usize,
+    acc: Option<Bitset>,
+}
+
+impl GroupAcc {
+    fn new(combine: Combine, n: usize) -> GroupAcc {
+        GroupAcc {
+            combine,
+            n,
+            acc: None,
+        }
+    }
+
+    fn add(&mut self, s: &Bitset) {
+        match &mut self.acc {
+            None => self.acc = Some(s.clone()),
+            Some(a) => match self.combine {
+                Combine::All => a.and_with(s),
+                Combine::Any => a.or_with(s),
+            },
+        }
+    }
+
+    fn finish(self) -> Bitset {
+        self.acc.unwrap_or_else(|| match self.combine {
+            Combine::All => Bitset::full(self.n),
+            Combine::Any => Bitset::empty(self.n),
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum EvalError {
     #[error("cancelled")]
@@ -64,6 +99,32 @@ pub enum EvalError {
     Store(#[from] StoreError),
     #[error("the workspace changed while it was read; evaluate again")]
     DataChanged,
+    /// An evaluation reached a property [`Engine::prepare`] did not load: a
+    /// bug, reported rather than papered over.
+    #[error("event property {0} was not loaded before the evaluation")]
+    Unprepared(String),
+}
+
+/// Every `(event, key)` extra property `node`, and what it refers to, tests.
+fn extra_properties(node: &RNode, out: &mut Vec<(String, String)>) {
+    match &node.kind {
+        RKind::Group { children, .. } => children.iter().for_each(|c| extra_properties(c, out)),
+        RKind::Segment { rule, .. } => extra_properties(rule, out),
+        RKind::Trait {
+            score: Some((_, rules)),
+            ..
+        } => rules.iter().for_each(|(_, r)| extra_properties(r, out)),
+        RKind::Event { event, filters, .. } => {
+            for f in filters {
+                if let EventProperty::Extra(key) = &f.property
+                    && !out.iter().any(|(e, k)| e == event && k == key)
+                {
+                    out.push((event.clone(), key.clone()));
+                }
+            }
+        }
+        _ => {}
+    }
 }
 
 impl From<crate::progress::Cancelled> for EvalError {
@@ -510,6 +571,7 @@ impl Engine {
         progress: &dyn Progress,
     ) -> Result<Evaluation, EvalError> {
         let started = Instant::now();
+        self.prepare(root)?;
         let mut nodes = Vec::new();
         let mut computed = 0;
         let members = self.eval_counted(root, as_of, progress, &mut nodes, &mut computed)?;
@@ -558,26 +620,14 @@ impl Engine {
         let set = match &node.kind {
             RKind::Group { combine, children } => {
                 let mut kids: Vec<(usize, Arc<Bitset>)> = Vec::with_capacity(children.len());
-                let mut acc: Option<Bitset> = None;
+                let mut acc = GroupAcc::new(*combine, self.data.len());
                 for c in children {
                     let at = out.len();
                     let s = self.eval_counted(c, as_of, progress, out, computed)?;
-                    acc = Some(match acc {
-                        None => (*s).clone(),
-                        Some(mut a) => {
-                            match combine {
-                                Combine::All => a.and_with(&s),
-                                Combine::Any => a.or_with(&s),
-                            }
-                            a
-                        }
-                    });
+                    acc.add(&s);
                     kids.push((at, s));
                 }
-                let mut set = acc.unwrap_or_else(|| match combine {
-                    Combine::All => Bitset::full(self.data.len()),
-                    Combine::Any => Bitset::empty(self.data.len()),
-                });
+                let mut set = acc.finish();
                 // Each child's overlap with the group (before the group's NOT),
                 // as intersection over union.
                 let group_count = set.count();
@@ -608,27 +658,25 @@ impl Engine {
         as_of: i64,
         progress: &dyn Progress,
     ) -> Result<Arc<Bitset>, EvalError> {
+        self.prepare(node)?;
+        self.set_of_prepared(node, as_of, progress)
+    }
+
+    fn set_of_prepared(
+        &self,
+        node: &RNode,
+        as_of: i64,
+        progress: &dyn Progress,
+    ) -> Result<Arc<Bitset>, EvalError> {
         let mut computed = 0;
         match &node.kind {
             RKind::Group { combine, children } => {
-                let mut acc: Option<Bitset> = None;
+                let mut acc = GroupAcc::new(*combine, self.data.len());
                 for c in children {
-                    let s = self.set_of(c, as_of, progress)?;
-                    acc = Some(match acc {
-                        None => (*s).clone(),
-                        Some(mut a) => {
-                            match combine {
-                                Combine::All => a.and_with(&s),
-                                Combine::Any => a.or_with(&s),
-                            }
-                            a
-                        }
-                    });
+                    let s = self.set_of_prepared(c, as_of, progress)?;
+                    acc.add(&s);
                 }
-                let mut set = acc.unwrap_or_else(|| match combine {
-                    Combine::All => Bitset::full(self.data.len()),
-                    Combine::Any => Bitset::empty(self.data.len()),
-                });
+                let mut set = acc.finish();
                 if node.not {
                     set.negate();
                 }
@@ -764,7 +812,7 @@ impl Engine {
                 }
                 EventProperty::Value => FilterEval::Value(f.test.clone()),
                 EventProperty::Extra(key) => {
-                    let prop = self.prop_column(event, key, cols.as_deref())?;
+                    let prop = self.prop_column(event, key)?;
                     match &f.test {
                         ValueTest::IsSet => FilterEval::ExtraPresence { prop, set: true },
                         ValueTest::IsEmpty => FilterEval::ExtraPresence { prop, set: false },
@@ -792,7 +840,31 @@ impl Engine {
         })
     }
 
-    fn prop_column(
+    /// Loads, before an evaluation starts, the extra event properties its
+    /// rule tests that are not in memory yet (the engine's other columns are
+    /// loaded with the workspace). The evaluation itself then works on
+    /// memory alone.
+    pub fn prepare(&self, root: &RNode) -> Result<(), EvalError> {
+        let mut need = Vec::new();
+        extra_properties(root, &mut need);
+        for (event, key) in need {
+            let cols = self.data.events.get(&event).cloned();
+            self.load_prop_column(&event, &key, cols.as_deref())?;
+        }
+        Ok(())
+    }
+
+    /// An extra property column [`Engine::prepare`] loaded.
+    fn prop_column(&self, event: &str, key: &str) -> Result<Arc<PropColumn>, EvalError> {
+        self.props
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&(event.to_string(), key.to_string()))
+            .cloned()
+            .ok_or_else(|| EvalError::Unprepared(format!("{event}.{key}")))
+    }
+
+    fn load_prop_column(
         &self,
         event: &str,
         key: &str,

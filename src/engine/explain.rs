@@ -148,6 +148,7 @@ impl Engine {
         let Some(i) = self.data.index_of(id) else {
             return Ok(None);
         };
+        self.prepare(root)?;
         let node = self.explain_node(root, i, as_of, progress)?;
         Ok(Some(Explanation {
             customer_id: id,

@@ -6,7 +6,7 @@ use std::cmp::Ordering;
 use super::bitset::Bitset;
 use super::data::{Column, NO_TIME};
 use super::eval::Engine;
-use crate::sample::rng::Rng;
+use crate::model::rng::Rng;
 
 /// How to order members.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -21,17 +21,19 @@ pub mod edit;
 pub mod eval;
 pub mod explain;
 pub mod members;
+pub mod parse;
 pub mod resolve;
 pub mod rule;
 pub mod seed;
 pub mod sql;
 pub mod traits;
+pub mod tree;
 
 use std::collections::HashMap;
 
 pub use bitset::Bitset;
 pub use eval::{Engine, EvalError, Evaluation, NodeCount};
-pub use resolve::{RNode, RuleError, Schema, parse_rule, resolve};
+pub use resolve::{RNode, RuleError, RuleErrorKind, Schema, parse_rule, resolve};
 pub use rule::Rule;
 
 use crate::store::{Store, StoreError};

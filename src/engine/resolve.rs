@@ -1,207 +1,24 @@
 //! Checking a rule against a workspace: fields, events, operators, values,
-//! regexes, segment references. The result is a typed tree both the engine
-//! and the SQL compiler work from; every error names the path of its node
-//! (`root.children[2].children[0]`).
+//! regexes, segment references. The result is the typed tree of
+//! [`super::tree`], which both the engine and the SQL compiler work from;
+//! every error names the path of its node (`root.children[2].children[0]`).
+//! Reading the JSON is [`super::parse`].
 
 use std::collections::HashMap;
-use std::fmt;
 use std::hash::{Hash, Hasher};
 
 use chrono::NaiveDate;
 use serde_json::Value as Json;
 
 use super::rule::*;
-use crate::model::time::{DAY, date_to_ts};
+use crate::model::time::date_to_ts;
 use crate::model::{FieldDef, FieldType};
 
-/// A rule problem, with the path of the node it is about.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RuleError {
-    pub path: String,
-    pub message: String,
-}
-
-impl fmt::Display for RuleError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path, self.message)
-    }
-}
-
-impl std::error::Error for RuleError {}
-
-fn err<T>(path: &str, message: impl Into<String>) -> Result<T, RuleError> {
-    Err(RuleError {
-        path: path.to_string(),
-        message: message.into(),
-    })
-}
-
-/// Reads a rule from JSON text. Syntax and shape errors name the path too.
-pub fn parse_rule(json: &str) -> Result<Rule, RuleError> {
-    let v: Json = serde_json::from_str(json).map_err(|e| RuleError {
-        path: "rule".into(),
-        message: format!(
-            "not valid JSON (line {}, column {}): {e}",
-            e.line(),
-            e.column()
-        ),
-    })?;
-    rule_from_json(&v)
-}
-
-/// Reads a rule from parsed JSON.
-pub fn rule_from_json(v: &Json) -> Result<Rule, RuleError> {
-    let Some(obj) = v.as_object() else {
-        return err(
-            "rule",
-            "expected an object like {\"version\": 1, \"root\": {…}}",
-        );
-    };
-    only_keys(obj, &["version", "root"], "rule")?;
-    let version = match obj.get("version") {
-        Some(Json::Number(n)) => n.as_u64().unwrap_or(0),
-        Some(other) => return err("version", format!("expected a number, got {other}")),
-        None => return err("version", "missing; this Prism writes version 1"),
-    };
-    if version != RULE_FORMAT_VERSION as u64 {
-        return err(
-            "version",
-            format!(
-                "rule format version {version} is not supported (this Prism reads version {RULE_FORMAT_VERSION})"
-            ),
-        );
-    }
-    let Some(root) = obj.get("root") else {
-        return err("rule", "missing \"root\"");
-    };
-    Ok(Rule {
-        version: RULE_FORMAT_VERSION,
-        root: node_from_json(root, "root")?,
-    })
-}
-
-fn only_keys(
-    obj: &serde_json::Map<String, Json>,
-    keys: &[&str],
-    path: &str,
-) -> Result<(), RuleError> {
-    for k in obj.keys() {
-        if !keys.contains(&k.as_str()) {
-            return err(
-                path,
-                format!("unknown key {k:?} (expected {})", keys.join(", ")),
-            );
-        }
-    }
-    Ok(())
-}
-
-/// Reads one node, so that errors inside it carry its path.
-pub fn node_from_json(v: &Json, path: &str) -> Result<Node, RuleError> {
-    let Some(obj) = v.as_object() else {
-        return err(path, format!("expected a node object, got {v}"));
-    };
-    let ty = match obj.get("type") {
-        Some(Json::String(t)) => t.as_str(),
-        _ => {
-            return err(
-                path,
-                "missing \"type\" (group, profile, event, segment or trait)",
-            );
-        }
-    };
-    let mut rest = obj.clone();
-    rest.remove("type");
-    let rest = Json::Object(rest);
-    Ok(match ty {
-        "group" => {
-            only_keys(obj, &["type", "not", "match", "children"], path)?;
-            let not = match obj.get("not") {
-                None => false,
-                Some(Json::Bool(b)) => *b,
-                Some(other) => {
-                    return err(
-                        &format!("{path}.not"),
-                        format!("expected true or false, got {other}"),
-                    );
-                }
-            };
-            let combine = match obj.get("match").and_then(Json::as_str) {
-                Some("all") => Combine::All,
-                Some("any") => Combine::Any,
-                _ => return err(&format!("{path}.match"), "expected \"all\" or \"any\""),
-            };
-            let children = match obj.get("children") {
-                None => Vec::new(),
-                Some(Json::Array(items)) => items
-                    .iter()
-                    .enumerate()
-                    .map(|(i, c)| node_from_json(c, &format!("{path}.children[{i}]")))
-                    .collect::<Result<Vec<_>, _>>()?,
-                Some(other) => {
-                    return err(
-                        &format!("{path}.children"),
-                        format!("expected a list of nodes, got {other}"),
-                    );
-                }
-            };
-            Node::Group(Group {
-                not,
-                combine,
-                children,
-            })
-        }
-        "profile" => Node::Profile(typed(&rest, path)?),
-        "event" => Node::Event(typed(&rest, path)?),
-        "segment" => Node::Segment(typed(&rest, path)?),
-        "trait" => Node::Trait(typed(&rest, path)?),
-        other => {
-            return err(
-                path,
-                format!(
-                    "unknown node type {other:?} (use group, profile, event, segment or trait)"
-                ),
-            );
-        }
-    })
-}
-
-fn typed<T: serde::de::DeserializeOwned>(v: &Json, path: &str) -> Result<T, RuleError> {
-    serde_path_to_error::deserialize(v.clone()).map_err(|e| {
-        let inner_path = e.path().to_string();
-        let full = if inner_path == "." || inner_path.is_empty() {
-            path.to_string()
-        } else {
-            format!("{path}.{inner_path}")
-        };
-        let message = e.into_inner().to_string();
-        let message = if full.ends_with(".op") && message.starts_with("unknown variant") {
-            let bad = message.split('`').nth(1).unwrap_or("?");
-            format!(
-                "unknown operator {bad:?} (operators: {})",
-                Op::ALL
-                    .iter()
-                    .map(|o| o.key())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        } else {
-            message
-        };
-        RuleError {
-            path: full,
-            message,
-        }
-    })
-}
-
-pub fn parse_score_model(json: &str) -> Result<ScoreModel, RuleError> {
-    let de = &mut serde_json::Deserializer::from_str(json);
-    serde_path_to_error::deserialize(de).map_err(|e| RuleError {
-        path: e.path().to_string(),
-        message: e.into_inner().to_string(),
-    })
-}
+pub use super::parse::{
+    RuleError, RuleErrorKind, node_from_json, parse_rule, parse_score_model, rule_from_json,
+};
+pub(super) use super::parse::{cycle_err, err};
+pub use super::tree::*;
 
 /// What a rule can refer to in a workspace.
 #[derive(Clone, Debug, Default)]
@@ -245,297 +62,6 @@ pub const RFM_SEGMENTS: [&str; 12] = [
     "Lost",
     "No orders",
 ];
-
-// ---------------------------------------------------------------------------
-// The resolved tree.
-
-#[derive(Clone, Debug)]
-pub struct RNode {
-    pub path: String,
-    pub not: bool,
-    /// Identifies the node's content (and what it refers to) for caching.
-    pub key: u64,
-    pub kind: RKind,
-}
-
-#[derive(Clone, Debug)]
-pub enum RKind {
-    Group {
-        combine: Combine,
-        children: Vec<RNode>,
-    },
-    Profile {
-        field: FieldDef,
-        test: ValueTest,
-    },
-    Event {
-        event: String,
-        filters: Vec<RFilter>,
-        aggregate: Aggregate,
-        window: RWindow,
-        test: NumTest,
-    },
-    Segment {
-        name: String,
-        rule: Box<RNode>,
-    },
-    Trait {
-        kind: TraitKind,
-        /// For `TraitKind::Score`: the model's name and its rules.
-        score: Option<(String, Vec<(i64, RNode)>)>,
-        test: ValueTest,
-        /// The purchase event RFM traits are computed from.
-        purchase_event: String,
-    },
-}
-
-impl RNode {
-    pub fn is_leaf(&self) -> bool {
-        !matches!(self.kind, RKind::Group { .. })
-    }
-
-    /// Calls `f` on this node and every node below it, in pre-order (not
-    /// descending into referenced segments or score models).
-    pub fn walk<'a>(&'a self, f: &mut impl FnMut(&'a RNode)) {
-        f(self);
-        if let RKind::Group { children, .. } = &self.kind {
-            for c in children {
-                c.walk(f);
-            }
-        }
-    }
-}
-
-/// How numbers compare.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum NumTest {
-    Eq(f64),
-    /// True also when there is no value.
-    Ne(f64),
-    Lt(f64),
-    Le(f64),
-    Gt(f64),
-    Ge(f64),
-    /// Both ends included.
-    Between(f64, f64),
-}
-
-impl NumTest {
-    /// `None` is "no value" (an average of no events, an empty field).
-    #[inline]
-    pub fn check(&self, v: Option<f64>) -> bool {
-        match (self, v) {
-            (NumTest::Ne(_), None) => true,
-            (_, None) => false,
-            (NumTest::Eq(x), Some(v)) => v == *x,
-            (NumTest::Ne(x), Some(v)) => v != *x,
-            (NumTest::Lt(x), Some(v)) => v < *x,
-            (NumTest::Le(x), Some(v)) => v <= *x,
-            (NumTest::Gt(x), Some(v)) => v > *x,
-            (NumTest::Ge(x), Some(v)) => v >= *x,
-            (NumTest::Between(a, b), Some(v)) => *a <= v && v <= *b,
-        }
-    }
-
-    /// "> 3", "between 2 and 5".
-    pub fn describe(&self) -> String {
-        let n = fmt_num;
-        match self {
-            NumTest::Eq(x) => format!("= {}", n(*x)),
-            NumTest::Ne(x) => format!("≠ {}", n(*x)),
-            NumTest::Lt(x) => format!("< {}", n(*x)),
-            NumTest::Le(x) => format!("≤ {}", n(*x)),
-            NumTest::Gt(x) => format!("> {}", n(*x)),
-            NumTest::Ge(x) => format!("≥ {}", n(*x)),
-            NumTest::Between(a, b) => format!("between {} and {}", n(*a), n(*b)),
-        }
-    }
-}
-
-/// `3`, `2.5`, `1234.57`.
-pub fn fmt_num(x: f64) -> String {
-    if x.fract() == 0.0 && x.abs() < 1e15 {
-        format!("{x:.0}")
-    } else {
-        let s = format!("{x:.4}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    }
-}
-
-/// Date and time tests; turned into a `[lo, hi)` range of Unix seconds once
-/// the evaluation time is known.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum DateTest {
-    /// Before the day (midnight UTC of it).
-    Before(i64),
-    /// After the day: from the next midnight on.
-    After(i64),
-    /// During the day.
-    On(i64),
-    /// From the first day through the last, both included.
-    Between(i64, i64),
-    WithinLastDays(i64),
-    MoreThanDaysAgo(i64),
-}
-
-impl DateTest {
-    /// The matching instants as `[lo, hi)`, relative to `as_of`.
-    pub fn range(&self, as_of: i64) -> (i64, i64) {
-        match *self {
-            DateTest::Before(d) => (i64::MIN, d),
-            DateTest::After(d) => (d + DAY, i64::MAX),
-            DateTest::On(d) => (d, d + DAY),
-            DateTest::Between(a, b) => (a, b + DAY),
-            DateTest::WithinLastDays(n) => (as_of - n * DAY, as_of),
-            DateTest::MoreThanDaysAgo(n) => (i64::MIN, as_of - n * DAY),
-        }
-    }
-}
-
-/// A test on one value of a field or trait.
-#[derive(Clone, Debug)]
-pub enum ValueTest {
-    IsSet,
-    IsEmpty,
-    /// Text tests compare ASCII-case-insensitively; the string is lowercased.
-    TextEq(String),
-    TextNe(String),
-    Contains(String),
-    StartsWith(String),
-    EndsWith(String),
-    TextIn(Vec<String>),
-    Regex(String, regex::Regex),
-    Num(NumTest),
-    NumIn(Vec<f64>),
-    Date(DateTest),
-    Bool(bool),
-}
-
-impl ValueTest {
-    /// Whether a text value passes (None = no value).
-    pub fn check_text(&self, v: Option<&str>) -> bool {
-        match (self, v) {
-            (ValueTest::IsSet, v) => v.is_some(),
-            (ValueTest::IsEmpty, v) => v.is_none(),
-            (ValueTest::TextNe(_), None) => true,
-            (_, None) => false,
-            (ValueTest::Regex(_, re), Some(v)) => re.is_match(v),
-            (t, Some(v)) => {
-                let v = v.to_ascii_lowercase();
-                match t {
-                    ValueTest::TextEq(x) => v == *x,
-                    ValueTest::TextNe(x) => v != *x,
-                    ValueTest::Contains(x) => v.contains(x.as_str()),
-                    ValueTest::StartsWith(x) => v.starts_with(x.as_str()),
-                    ValueTest::EndsWith(x) => v.ends_with(x.as_str()),
-                    ValueTest::TextIn(xs) => xs.contains(&v),
-                    _ => false,
-                }
-            }
-        }
-    }
-
-    #[inline]
-    pub fn check_num(&self, v: Option<f64>) -> bool {
-        match self {
-            ValueTest::IsSet => v.is_some(),
-            ValueTest::IsEmpty => v.is_none(),
-            ValueTest::Num(t) => t.check(v),
-            ValueTest::NumIn(xs) => v.is_some_and(|v| xs.contains(&v)),
-            ValueTest::Bool(b) => v.is_some_and(|v| (v != 0.0) == *b),
-            _ => false,
-        }
-    }
-
-    /// `ts` in Unix seconds (dates at their midnight).
-    #[inline]
-    pub fn check_time(&self, ts: Option<i64>, as_of: i64) -> bool {
-        match self {
-            ValueTest::IsSet => ts.is_some(),
-            ValueTest::IsEmpty => ts.is_none(),
-            ValueTest::Date(d) => {
-                let (lo, hi) = d.range(as_of);
-                ts.is_some_and(|t| lo <= t && t < hi)
-            }
-            _ => false,
-        }
-    }
-}
-
-/// The window as `[lo, hi)` Unix seconds, given the evaluation time.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum RWindow {
-    Ever,
-    LastDays(i64),
-    LastHours(i64),
-    ThisMonth,
-    Between(i64, i64),
-    MoreThanDaysAgo(i64),
-}
-
-impl RWindow {
-    pub fn range(&self, as_of: i64) -> (i64, i64) {
-        let (lo, hi) = match *self {
-            RWindow::Ever => (i64::MIN, as_of),
-            RWindow::LastDays(n) => (as_of - n * DAY, as_of),
-            RWindow::LastHours(n) => (as_of - n * 3600, as_of),
-            RWindow::ThisMonth => {
-                use chrono::Datelike;
-                let d = crate::model::time::ts_to_date(as_of);
-                let first = d.with_day(1).unwrap_or(d);
-                (date_to_ts(first), as_of)
-            }
-            RWindow::Between(a, b) => (a, b + DAY),
-            RWindow::MoreThanDaysAgo(n) => (i64::MIN, as_of - n * DAY),
-        };
-        // Nothing after the evaluation time is ever seen.
-        (lo, hi.min(as_of))
-    }
-
-    pub fn describe(&self) -> String {
-        match self {
-            RWindow::Ever => "ever".into(),
-            RWindow::LastDays(n) => format!("in the last {n} days"),
-            RWindow::LastHours(n) => format!("in the last {n} hours"),
-            RWindow::ThisMonth => "this month".into(),
-            RWindow::Between(a, b) => format!(
-                "between {} and {}",
-                crate::model::time::ts_to_date(*a),
-                crate::model::time::ts_to_date(*b)
-            ),
-            RWindow::MoreThanDaysAgo(n) => format!("more than {n} days ago"),
-        }
-    }
-}
-
-/// Which event column a filter reads.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum EventProperty {
-    Category,
-    Product,
-    Campaign,
-    Value,
-    /// An extra property by key (`[A-Za-z0-9_]+`).
-    Extra(String),
-}
-
-impl EventProperty {
-    pub fn name(&self) -> String {
-        match self {
-            EventProperty::Category => "category".into(),
-            EventProperty::Product => "product".into(),
-            EventProperty::Campaign => "campaign".into(),
-            EventProperty::Value => "value".into(),
-            EventProperty::Extra(k) => format!("props.{k}"),
-        }
-    }
-}
-
-#[derive(Clone, Debug)]
-pub struct RFilter {
-    pub property: EventProperty,
-    pub test: ValueTest,
-}
 
 // ---------------------------------------------------------------------------
 // Resolution.
@@ -613,6 +139,7 @@ impl Resolver<'_> {
                     .iter()
                     .find(|f| f.name == c.field)
                     .ok_or_else(|| RuleError {
+                        kind: RuleErrorKind::Invalid,
                         path: path.to_string(),
                         message: format!(
                             "unknown field {:?} (fields: {})",
@@ -639,7 +166,7 @@ impl Resolver<'_> {
                 if self.stack.contains(&c.segment) {
                     let mut cycle = self.stack.clone();
                     cycle.push(c.segment.clone());
-                    return err(path, format!("segment cycle: {}", cycle.join(" -> ")));
+                    return cycle_err(path, format!("segment cycle: {}", cycle.join(" -> ")));
                 }
                 let Some(rule) = self.schema.segments.get(&c.segment) else {
                     return err(path, format!("unknown segment {:?}", c.segment));
@@ -652,13 +179,15 @@ impl Resolver<'_> {
                 let inner = inner.map_err(|e| {
                     if !self.stack.is_empty() || e.path == path {
                         e
-                    } else if e.message.contains("cycle") {
+                    } else if e.kind == RuleErrorKind::Cycle {
                         RuleError {
+                            kind: e.kind,
                             path: path.to_string(),
                             message: e.message,
                         }
                     } else {
                         RuleError {
+                            kind: RuleErrorKind::Invalid,
                             path: path.to_string(),
                             message: format!("in {}: {}", e.path, e.message),
                         }
@@ -804,7 +333,7 @@ impl Resolver<'_> {
             if self.stack.contains(name) {
                 let mut cycle = self.stack.clone();
                 cycle.push(name.clone());
-                return err(path, format!("score cycle: {}", cycle.join(" -> ")));
+                return cycle_err(path, format!("score cycle: {}", cycle.join(" -> ")));
             }
             self.stack.push(name.clone());
             let rules = self.score_rules(name, model, &format!("score {name:?}"));
@@ -1018,6 +547,7 @@ fn value_test(
                         .size_limit(1 << 20)
                         .build()
                         .map_err(|e| RuleError {
+                            kind: RuleErrorKind::Invalid,
                             path: vpath.clone(),
                             message: format!("the pattern does not compile: {e}"),
                         })?;

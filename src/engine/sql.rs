@@ -16,8 +16,9 @@ use crate::model::FieldType;
 use crate::model::time::{DAY, format_ts, ts_to_date};
 pub use crate::store::SqlValue;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Dialect {
+    #[default]
     Sqlite,
     Postgres,
     DuckDb,

@@ -58,6 +58,10 @@ pub enum ImportError {
     Store(#[from] StoreError),
     #[error("cancelled; the workspace is as it was")]
     Cancelled,
+    /// A row visitor has seen enough (the preview's first rows); readers
+    /// stop and pass it up. Never returned by [`import_file`].
+    #[error("stopped reading")]
+    Stopped,
 }
 
 /// How to import a file.
@@ -107,23 +111,18 @@ pub fn preview(
 ) -> Result<Preview, ImportError> {
     let sniffed = source::sniff(path, options.delimiter)?;
     let mut rows = Vec::new();
-    let stop = "stop";
     let r = source::read_rows(path, &sniffed, &mut |_| true, &mut |row: &Row<'_>| {
         if row.problem.is_none() {
             rows.push(row.cells.iter().map(cell_text).collect());
         }
         if rows.len() >= max_rows {
-            Err(ImportError::File {
-                file: String::new(),
-                message: stop.into(),
-            })
+            Err(ImportError::Stopped)
         } else {
             Ok(())
         }
     });
     match r {
-        Ok(_) => {}
-        Err(ImportError::File { message, .. }) if message == stop => {}
+        Ok(_) | Err(ImportError::Stopped) => {}
         Err(e) => return Err(e),
     }
     let kind = options.kind.unwrap_or_else(|| guess_kind(&sniffed.headers));

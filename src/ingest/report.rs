@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::mapping::Mapping;
 use super::source::{Encoding, Sniffed};
 use crate::model::ImportRecord;
-use crate::sample::csv_field;
+use crate::model::text::csv_field;
 
 /// Rejected rows kept in the report (the count is always exact).
 pub const MAX_REJECTS: usize = 100_000;

@@ -59,7 +59,7 @@ impl Value<'_> {
                 (!t.is_empty()).then_some(std::borrow::Cow::Borrowed(t))
             }
             Value::Int(n) => Some(n.to_string().into()),
-            Value::Float(x) => Some(crate::engine::resolve::fmt_num(*x).into()),
+            Value::Float(x) => Some(crate::model::text::fmt_num(*x).into()),
             Value::Bool(b) => Some(if *b { "true" } else { "false" }.into()),
         }
     }

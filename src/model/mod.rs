@@ -1,6 +1,8 @@
 //! The domain model: plain data types shared by the store, the generator, the
 //! engine and the UI. Nothing here does I/O.
 
+pub mod rng;
+pub mod text;
 pub mod time;
 
 use std::collections::BTreeMap;

@@ -8,8 +8,9 @@ use std::path::Path;
 use chrono::DateTime;
 
 use super::SampleError;
-use super::rng::Rng;
 use super::sim::{Catalog, SimCustomer};
+use crate::model::rng::Rng;
+use crate::model::text::csv_field;
 use crate::model::{FieldValue, event_names as ev, group_thousands};
 
 pub struct CsvExport {
@@ -59,15 +60,6 @@ impl Out {
             path: self.path.clone(),
             source: e,
         })
-    }
-}
-
-/// Quotes a CSV field when it needs it.
-pub fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
     }
 }
 

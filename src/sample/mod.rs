@@ -6,14 +6,12 @@
 
 mod csv_out;
 mod lists;
-pub mod rng;
 pub mod sim;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 
-pub use csv_out::csv_field;
 pub use sim::{Catalog, Lifecycle, SimCustomer, catalog, simulate_customer};
 
 use crate::model::FieldType;

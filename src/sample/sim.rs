@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, Duration, NaiveDate};
 
 use super::lists::*;
-use super::rng::Rng;
 use crate::model::event_names as ev;
+use crate::model::rng::Rng;
 use crate::model::time::{DAY, date_to_ts, start_of_day, ts_to_date};
 use crate::model::{Campaign, Customer, Event, FieldValue, Product, Template};
 

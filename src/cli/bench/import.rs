@@ -10,9 +10,9 @@ use std::time::Instant;
 use super::peak_rss;
 use crate::cli::{CliError, TermProgress};
 use crate::ingest::{ImportOptions, Kind, import_file};
+use crate::model::rng::Rng;
 use crate::model::time::{DAY, parse_instant};
 use crate::progress::NoProgress;
-use crate::sample::rng::Rng;
 use crate::sample::{SampleOptions, write_csv};
 
 /// Resets this process's peak RSS (Linux: `echo 5 > /proc/self/clear_refs`).
