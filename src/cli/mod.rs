@@ -360,9 +360,10 @@ impl Progress for TermProgress {
         if self.style == ProgressStyle::Quiet {
             return;
         }
-        let Ok(mut last) = self.last.lock() else {
-            return;
-        };
+        let mut last = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let due = match self.style {
             // Every report, so a script sees the first written batch.
             ProgressStyle::Lines => true,
@@ -388,7 +389,11 @@ impl Progress for TermProgress {
 
 impl Drop for TermProgress {
     fn drop(&mut self) {
-        let shown = self.last.lock().map(|l| l.is_some()).unwrap_or(false);
+        let shown = self
+            .last
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some();
         if self.style == ProgressStyle::Terminal && shown {
             eprint!("\r\x1b[K");
         }

@@ -56,6 +56,12 @@ impl Evaluation {
     }
 }
 
+/// A cache's lock, even after a panic elsewhere poisoned it: the caches
+/// hold finished values only, so they stay valid.
+fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// A group's members as its children's sets arrive: their intersection
 /// (all) or union (any); an empty group is everyone (all) or no one (any).
 struct GroupAcc {
@@ -547,14 +553,17 @@ impl Engine {
     /// Forgets every cached leaf, trait and property column (benchmarks
     /// measure cold evaluations with this).
     pub fn clear_cache(&self) {
-        if let Ok(mut c) = self.cache.lock() {
+        {
+            let mut c = locked(&self.cache);
             c.map.clear();
             c.order.clear();
         }
-        if let Ok(mut t) = self.traits.lock() {
+        {
+            let mut t = locked(&self.traits);
             t.clear();
         }
-        if let Ok(mut p) = self.props.lock() {
+        {
+            let mut p = locked(&self.props);
             p.clear();
         }
     }
@@ -694,18 +703,15 @@ impl Engine {
         computed: &mut usize,
     ) -> Result<Arc<Bitset>, EvalError> {
         progress.check()?;
-        let cached = self
-            .cache
-            .lock()
-            .ok()
-            .and_then(|mut c| c.get((node.key, as_of)));
+        let cached = locked(&self.cache).get((node.key, as_of));
         let raw = match cached {
             Some(s) => s,
             None => {
                 *computed += 1;
                 let eval = self.leaf_eval(node, as_of, progress)?;
                 let s = Arc::new(eval.bits(self.data.len()));
-                if let Ok(mut c) = self.cache.lock() {
+                {
+                    let mut c = locked(&self.cache);
                     c.put((node.key, as_of), s.clone());
                 }
                 s
@@ -856,9 +862,7 @@ impl Engine {
 
     /// An extra property column [`Engine::prepare`] loaded.
     fn prop_column(&self, event: &str, key: &str) -> Result<Arc<PropColumn>, EvalError> {
-        self.props
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        locked(&self.props)
             .get(&(event.to_string(), key.to_string()))
             .cloned()
             .ok_or_else(|| EvalError::Unprepared(format!("{event}.{key}")))
@@ -871,7 +875,7 @@ impl Engine {
         cols: Option<&EventColumns>,
     ) -> Result<Arc<PropColumn>, EvalError> {
         let k = (event.to_string(), key.to_string());
-        if let Some(p) = self.props.lock().ok().and_then(|m| m.get(&k).cloned()) {
+        if let Some(p) = locked(&self.props).get(&k).cloned() {
             return Ok(p);
         }
         let store = Store::open_read_only(&self.workspace)?;
@@ -903,7 +907,8 @@ impl Engine {
             return Err(EvalError::DataChanged);
         }
         let p = Arc::new(PropColumn { text, dict, num });
-        if let Ok(mut m) = self.props.lock() {
+        {
+            let mut m = locked(&self.props);
             m.insert(k, p.clone());
         }
         Ok(p)
@@ -911,7 +916,7 @@ impl Engine {
 
     /// Computed traits as of `as_of`, only if already computed.
     pub fn traits_cached(&self, as_of: i64) -> Option<Arc<Traits>> {
-        self.traits.lock().ok().and_then(|m| m.get(&as_of).cloned())
+        locked(&self.traits).get(&as_of).cloned()
     }
 
     /// Finds a customer by workspace id, external id or email (any case).
@@ -940,11 +945,12 @@ impl Engine {
 
     /// Computed traits as of `as_of` (cached).
     pub fn traits(&self, as_of: i64) -> Arc<Traits> {
-        if let Some(t) = self.traits.lock().ok().and_then(|m| m.get(&as_of).cloned()) {
+        if let Some(t) = locked(&self.traits).get(&as_of).cloned() {
             return t;
         }
         let t = Arc::new(Traits::compute(self, as_of));
-        if let Ok(mut m) = self.traits.lock() {
+        {
+            let mut m = locked(&self.traits);
             if m.len() > 8 {
                 m.clear();
             }

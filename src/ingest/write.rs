@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
-use super::duplicates::{self, Person};
+use super::duplicates::{self, Evidence, Person};
 use super::mapping::{CustomerKey, Kind, Mapping, Target};
 use super::report::ImportReport;
 use super::{ImportError, ImportOptions, Parsed};
@@ -171,20 +171,28 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
         if let Some(email) = &c.email
             && let Some(first) = &c.first_name
         {
+            let number;
             let phone = match c.custom.get("phone") {
-                Some(crate::model::FieldValue::Text(t)) => Some(t.clone()),
-                Some(crate::model::FieldValue::Number(x)) => Some(x.to_string()),
+                Some(crate::model::FieldValue::Text(t)) => Some(t.as_str()),
+                Some(crate::model::FieldValue::Number(x)) => {
+                    number = x.to_string();
+                    Some(number.as_str())
+                }
                 _ => None,
             };
-            self.imported_people.push(Person {
-                name: Person::name_key(first, c.last_name.as_deref().unwrap_or("")),
-                email: email.clone(),
-                id: c.external_id.clone(),
-                city: c.city.clone(),
-                birth_date: c.birth_date.map(|d| d.to_string()),
+            let evidence = Evidence {
+                city: c.city.as_deref(),
+                birth_date: c.birth_date,
                 phone,
-                imported: true,
-            });
+            };
+            self.imported_people.push(Person::new(
+                first,
+                c.last_name.as_deref().unwrap_or(""),
+                email,
+                &c.external_id,
+                evidence,
+                true,
+            ));
         }
         match by_key.or(by_email) {
             None => {
@@ -328,14 +336,23 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
             return Ok(());
         }
         let mut people = std::mem::take(&mut self.imported_people);
-        people.extend(existing.iter().map(|e| Person {
-            name: Person::name_key(&e.first_name, &e.last_name),
-            email: e.email.clone(),
-            id: e.external_id.clone(),
-            city: e.city.clone(),
-            birth_date: e.birth_date.clone(),
-            phone: e.phone.clone(),
-            imported: false,
+        people.extend(existing.iter().map(|e| {
+            let evidence = Evidence {
+                city: e.city.as_deref(),
+                birth_date: e
+                    .birth_date
+                    .as_deref()
+                    .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok()),
+                phone: e.phone.as_deref(),
+            };
+            Person::new(
+                &e.first_name,
+                &e.last_name,
+                &e.email,
+                &e.external_id,
+                evidence,
+                false,
+            )
         }));
         let (count, found) = duplicates::find(people);
         self.report.likely_duplicate_count = count;

@@ -318,7 +318,7 @@ pub fn delete_confirmation_ui(
         return;
     };
     let name = segment_name(s, key);
-    let users = ops::referrers(&s.saved, &name);
+    let users = s.referrers(&name);
     let mut decision = None;
     egui::Modal::new(egui::Id::unique("delete_segment")).show(egui_ctx, |ui| {
         ui.set_max_width(420.0);

@@ -170,6 +170,9 @@ pub struct SegmentsScreen {
     pub schema: Option<Arc<Schema>>,
     /// Saved segments in priority order.
     pub saved: Vec<SegmentRecord>,
+    /// Their rules, parsed once when the list is loaded or changes (by id;
+    /// a rule that does not parse is missing).
+    pub rules: HashMap<i64, Rule>,
     pub counts: HashMap<i64, Result<usize, String>>,
     pub drafts: BTreeMap<i64, Draft>,
     pub current: Option<i64>,
@@ -195,10 +198,10 @@ impl SegmentsScreen {
     pub fn loaded(&mut self, loaded: Loaded, ctx: &mut ScreenCtx<'_>) {
         *self = SegmentsScreen {
             schema: Some(loaded.schema),
-            saved: loaded.segments,
             live_as_of: now_utc(),
             ..SegmentsScreen::default()
         };
+        self.set_saved(loaded.segments);
         if let Some(first) = self.saved.first() {
             let d = Draft::from_record(first);
             self.current = Some(d.key);
@@ -206,6 +209,29 @@ impl SegmentsScreen {
         }
         self.edited_now();
         self.refresh_counts(ctx);
+    }
+
+    /// The saved list, with each rule parsed once.
+    fn set_saved(&mut self, list: Vec<SegmentRecord>) {
+        self.rules = list
+            .iter()
+            .filter_map(|r| parse_rule(&r.rule).ok().map(|rule| (r.id, rule)))
+            .collect();
+        self.saved = list;
+    }
+
+    /// The names of the saved segments whose rules refer to `name`.
+    pub fn referrers(&self, name: &str) -> Vec<String> {
+        self.saved
+            .iter()
+            .filter(|r| r.name != name)
+            .filter(|r| {
+                self.rules
+                    .get(&r.id)
+                    .is_some_and(|rule| rule.refers_to(name))
+            })
+            .map(|r| r.name.clone())
+            .collect()
     }
 
     /// Another workspace is opening: nothing here belongs to it.
@@ -399,6 +425,10 @@ impl SegmentsScreen {
                         Some(r) => *r = record.clone(),
                         None => s.saved.push(record.clone()),
                     }
+                    match parse_rule(&record.rule) {
+                        Ok(rule) => s.rules.insert(record.id, rule),
+                        Err(_) => s.rules.remove(&record.id),
+                    };
                     s.history.versions_for = None;
                     s.reload_schema_segments();
                 }
@@ -416,7 +446,7 @@ impl SegmentsScreen {
                             d.priority = r.priority;
                         }
                     }
-                    s.saved = list;
+                    s.set_saved(list);
                     if let Some(id) = select {
                         s.open(id);
                     } else if s.current.is_some_and(|k| !s.drafts.contains_key(&k)) {
@@ -455,7 +485,10 @@ impl SegmentsScreen {
             sc.segments = self
                 .saved
                 .iter()
-                .filter_map(|r| parse_rule(&r.rule).ok().map(|rule| (r.name.clone(), rule)))
+                .filter_map(|r| {
+                    let rule = self.rules.get(&r.id)?;
+                    Some((r.name.clone(), rule.clone()))
+                })
                 .collect();
             *schema = Arc::new(sc);
         }

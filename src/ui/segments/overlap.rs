@@ -6,7 +6,6 @@ use super::SegMsg;
 use super::SegmentsScreen;
 use crate::app::jobs::JobKey;
 use crate::app::segments::{OverlapReport, overlap};
-use crate::engine::parse_rule;
 use crate::ui::app::{Msg, ScreenCtx};
 use crate::ui::data_screen::format_count;
 
@@ -31,7 +30,7 @@ fn request(s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>) {
     for r in &s.saved {
         let rule = match current {
             Some(d) if d.id == r.id => Some(d.history.rule.clone()),
-            _ => parse_rule(&r.rule).ok(),
+            _ => s.rules.get(&r.id).cloned(),
         };
         if let Some(rule) = rule {
             list.push((r.name.clone(), r.color.clone(), rule));
