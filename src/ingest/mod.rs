@@ -742,21 +742,7 @@ pub fn import_file(
         Some(m) => m.clone(),
         None => preview.mapping.clone(),
     };
-    mapping.check().map_err(|mut message| {
-        // One column whose name holds another delimiter: a wrong delimiter.
-        if let [only] = preview.sniffed.headers.as_slice()
-            && let Some(d) = [';', '\t', '|', ','].into_iter().find(|d| only.contains(*d))
-        {
-            let shown_d = if d == '\t' { "\\t".to_string() } else { d.to_string() };
-            message.push_str(&format!(
-                "; the whole header is one column ({only:?}): the file may separate columns with '{shown_d}' (--delimiter)"
-            ));
-        }
-        ImportError::Mapping {
-            file: shown.clone(),
-            message,
-        }
-    })?;
+    check_mapping(&mapping, &preview.sniffed, &shown)?;
     let before = fingerprint(file);
     let size = preview.sniffed.size;
     let mut report = ImportReport::new(&shown, &preview.sniffed, &mapping, options.dry_run);
@@ -784,24 +770,113 @@ pub fn import_file(
         existing_events > 0,
     )?;
 
-    let (tx, rx) = mpsc::sync_channel::<Vec<Parsed>>(4);
     let converter = Converter::new(
         &mapping,
         preview.sniffed.headers.len(),
         options.date_format,
         now_utc(),
     );
-    let sniffed = preview.sniffed.clone();
-    let reader_file = file.to_path_buf();
+    let read_result = read_and_write(
+        file,
+        &preview.sniffed,
+        &converter,
+        &mut writer,
+        progress,
+        started,
+    );
+    let summary = match read_result {
+        Ok(s) => s,
+        Err(e) => {
+            drop(writer);
+            load.rollback()?;
+            return Err(e);
+        }
+    };
+    if summary.rows == 0 {
+        drop(writer);
+        load.rollback()?;
+        return Err(ImportError::File {
+            file: shown,
+            message: "no data rows: the file has a header and nothing else".into(),
+        });
+    }
+    // The file must not have changed (or vanished) while it was read.
+    if fingerprint(file) != before {
+        drop(writer);
+        load.rollback()?;
+        return Err(ImportError::File {
+            file: shown,
+            message: "the file changed or vanished while it was read; nothing was imported".into(),
+        });
+    }
+    progress.report(0.96, "finishing");
+    writer.finish(&name_emails)?;
+    drop(writer);
+    report.rows_read = summary.rows;
+    report.file_hash = summary.hash.clone();
+    report.elapsed_secs = started.elapsed().as_secs_f64();
+    if let Some(prev) = load.import_by_hash(&summary.hash, mapping.kind.key())? {
+        load.rollback()?;
+        report.already_imported = Some(crate::model::time::format_ts(prev.started_at));
+        report.reset_counts();
+        return Ok(report);
+    }
+    if options.dry_run {
+        load.rollback()?;
+        return Ok(report);
+    }
+    let record = report.audit_record(started_at, now_utc(), size as i64, mapping.kind.key());
+    load.record_import(&record)?;
+    progress.report(0.98, "indexing");
+    load.commit()?;
+    store.end_bulk_load()?;
+    report.elapsed_secs = started.elapsed().as_secs_f64();
+    progress.report(1.0, "done");
+    Ok(report)
+}
+
+/// Checks a mapping before anything is read; a file whose header is one
+/// column holding another delimiter is named as the likely cause.
+fn check_mapping(mapping: &Mapping, sniffed: &Sniffed, shown: &str) -> Result<(), ImportError> {
+    mapping.check().map_err(|mut message| {
+        if let [only] = sniffed.headers.as_slice()
+            && let Some(d) = [';', '\t', '|', ','].into_iter().find(|d| only.contains(*d))
+        {
+            let shown_d = if d == '\t' { "\\t".to_string() } else { d.to_string() };
+            message.push_str(&format!(
+                "; the whole header is one column ({only:?}): the file may separate columns with '{shown_d}' (--delimiter)"
+            ));
+        }
+        ImportError::Mapping {
+            file: shown.to_string(),
+            message,
+        }
+    })
+}
+
+/// Reads the file on one thread (converting rows to typed batches) while
+/// the writer writes them on this one; progress, cancel, and the first
+/// error of either side stop both.
+fn read_and_write(
+    file: &Path,
+    sniffed: &Sniffed,
+    converter: &Converter,
+    writer: &mut write::Writer<'_, '_, '_>,
+    progress: &dyn Progress,
+    started: Instant,
+) -> Result<source::ReadSummary, ImportError> {
+    let (tx, rx) = mpsc::sync_channel::<Vec<Parsed>>(4);
+    let size = sniffed.size;
+    let shown = file.display().to_string();
     let cancel = std::sync::atomic::AtomicBool::new(false);
     let rows_done = std::sync::atomic::AtomicU64::new(0);
-    let read_result = std::thread::scope(|s| {
+    std::thread::scope(|s| {
         let reader = s.spawn(|| {
             let mut batch = Vec::with_capacity(BATCH);
             let mut send_failed = false;
             let r = source::read_rows(
-                &reader_file,
-                &sniffed,
+                file,
+                sniffed,
                 &mut |bytes| {
                     let rows = rows_done.load(std::sync::atomic::Ordering::Relaxed);
                     let secs = started.elapsed().as_secs_f64().max(1e-3);
@@ -859,54 +934,5 @@ pub fn import_file(
             })
         });
         write_result.and(read)
-    });
-    let summary = match read_result {
-        Ok(s) => s,
-        Err(e) => {
-            drop(writer);
-            load.rollback()?;
-            return Err(e);
-        }
-    };
-    if summary.rows == 0 {
-        drop(writer);
-        load.rollback()?;
-        return Err(ImportError::File {
-            file: shown,
-            message: "no data rows: the file has a header and nothing else".into(),
-        });
-    }
-    // The file must not have changed (or vanished) while it was read.
-    if fingerprint(file) != before {
-        drop(writer);
-        load.rollback()?;
-        return Err(ImportError::File {
-            file: shown,
-            message: "the file changed or vanished while it was read; nothing was imported".into(),
-        });
-    }
-    progress.report(0.96, "finishing");
-    writer.finish(&name_emails)?;
-    drop(writer);
-    report.rows_read = summary.rows;
-    report.file_hash = summary.hash.clone();
-    report.elapsed_secs = started.elapsed().as_secs_f64();
-    if let Some(prev) = load.import_by_hash(&summary.hash, mapping.kind.key())? {
-        load.rollback()?;
-        report.already_imported = Some(crate::model::time::format_ts(prev.started_at));
-        report.reset_counts();
-        return Ok(report);
-    }
-    if options.dry_run {
-        load.rollback()?;
-        return Ok(report);
-    }
-    let record = report.audit_record(started_at, now_utc(), size as i64, mapping.kind.key());
-    load.record_import(&record)?;
-    progress.report(0.98, "indexing");
-    load.commit()?;
-    store.end_bulk_load()?;
-    report.elapsed_secs = started.elapsed().as_secs_f64();
-    progress.report(1.0, "done");
-    Ok(report)
+    })
 }

@@ -1,26 +1,24 @@
-//! The app: the open workspace, the screens, the job messages, and the
-//! frame loop. Each screen owns its state and draws and handles its
-//! messages through a [`ScreenCtx`]: a small borrowed view of what screens
-//! share (the workspace, the engine, the job runner, the settings) and a
-//! list of [`Request`]s back to the app.
+//! The app: the open workspace, the screens and the frame loop. Each screen
+//! owns its state and draws and handles its messages through a
+//! [`ScreenCtx`] (see `ctx.rs`): a small borrowed view of what screens share
+//! (the workspace, the engine, the job runner, the settings) and a list of
+//! [`Request`]s back to the app.
 
 use std::path::PathBuf;
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
-
 use super::commands::UiCommand;
-use super::data_screen::{DataMsg, DataScreen};
+pub use super::ctx::{FilePurpose, Msg, Request, SETTINGS_KEY, ScreenCtx, Settings};
+use super::data_screen::DataScreen;
 use super::placeholder_screens::{PerformanceScreen, PreviewScreen};
-use super::segments::{SegMsg, SegmentsScreen};
+use super::segments::SegmentsScreen;
 use super::{status_bar, top_bar};
+use crate::app::Screen;
 use crate::app::jobs::{JobKey, Jobs};
-use crate::app::segments::Loaded;
 use crate::app::workspace::{
     create_workspace, ensure_sample_workspace, open_workspace, sample_workspace_path,
     save_workspace_as,
 };
-use crate::app::{AppError, Screen};
 use crate::engine::Engine;
 use crate::store::WorkspaceInfo;
 use std::sync::Arc;
@@ -42,67 +40,6 @@ pub struct AppOptions {
     pub started: Instant,
 }
 
-/// What survives a restart (stored by eframe).
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Settings {
-    pub last_workspace: Option<PathBuf>,
-    pub screen: Screen,
-    pub dark: Option<bool>,
-}
-
-pub const SETTINGS_KEY: &str = "prism.settings";
-
-/// Results of background jobs, delivered to the UI thread.
-pub enum Msg {
-    WorkspaceOpened {
-        result: Result<WorkspaceInfo, String>,
-        /// The workspace to fall back to if this one failed to open.
-        fallback: Option<PathBuf>,
-    },
-    FilePicked {
-        purpose: FilePurpose,
-        path: Option<PathBuf>,
-    },
-    /// The workspace is in memory and ready for segment work.
-    EngineReady(Result<Loaded, AppError>),
-    Data(DataMsg),
-    Segments(SegMsg),
-}
-
-/// What a screen asks of the app, handled after it has drawn or handled a
-/// message.
-pub enum Request {
-    /// Reopen (or open) a workspace: after an import, or a change that
-    /// derived data depends on.
-    OpenWorkspace(PathBuf),
-    /// Run a command as if its shortcut was pressed.
-    Command(UiCommand),
-    /// Show an error in the error dialog.
-    Error(String),
-}
-
-/// What a screen may use of the app while it draws or handles a message.
-pub struct ScreenCtx<'a> {
-    pub workspace: Option<&'a WorkspaceInfo>,
-    /// The open workspace in memory, once loaded.
-    pub engine: Option<&'a Arc<Engine>>,
-    pub jobs: &'a mut Jobs<Msg>,
-    pub settings: &'a Settings,
-    pub requests: &'a mut Vec<Request>,
-}
-
-impl ScreenCtx<'_> {
-    pub fn error(&mut self, message: impl Into<String>) {
-        self.requests.push(Request::Error(message.into()));
-    }
-
-    /// The open workspace's file.
-    pub fn workspace_path(&self) -> Option<PathBuf> {
-        self.workspace.map(|w| w.path.clone())
-    }
-}
-
 /// A [`ScreenCtx`] from the app's fields, borrowed apart from its screens.
 macro_rules! screen_ctx {
     ($app:expr, $requests:expr) => {
@@ -114,13 +51,6 @@ macro_rules! screen_ctx {
             requests: &mut $requests,
         }
     };
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FilePurpose {
-    Open,
-    New,
-    SaveAs,
 }
 
 pub struct PrismApp {

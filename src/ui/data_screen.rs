@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use egui_extras::{Column, TableBuilder};
 
-use super::app::{Msg, Request, ScreenCtx};
+use super::ctx::{Msg, Request, ScreenCtx};
 use super::import_wizard::{ImportMsg, ImportWizard};
 use super::quality_view::QualityView;
 use crate::app::jobs::JobKey;

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::app::{Msg, Request, ScreenCtx};
+use super::ctx::{Msg, Request, ScreenCtx};
 use super::data_screen::{DataMsg, format_count};
 use crate::app::jobs::JobKey;
 use crate::ingest::mapping::{ColumnMap, CustomerKey, Kind, Mapping, Target, auto_map};

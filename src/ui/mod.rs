@@ -6,6 +6,7 @@
 pub mod app;
 pub mod bench;
 pub mod commands;
+pub mod ctx;
 pub mod data_screen;
 mod dialogs;
 pub mod import_wizard;

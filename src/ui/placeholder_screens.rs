@@ -1,6 +1,6 @@
 //! Screens whose features have not landed yet say what they will hold.
 
-use super::app::ScreenCtx;
+use super::ctx::ScreenCtx;
 
 /// The Preview screen (to come: the email each segment receives).
 #[derive(Default)]

@@ -2,7 +2,7 @@
 //! and newest event (stale ones flagged, threshold adjustable), missing
 //! values per field, invalid and duplicate emails.
 
-use super::app::{Msg, ScreenCtx};
+use super::ctx::{Msg, ScreenCtx};
 use super::data_screen::DataMsg;
 use super::data_screen::format_count;
 use crate::app::jobs::JobKey;

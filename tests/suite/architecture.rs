@@ -143,3 +143,42 @@ fn every_segment_operation_is_one_service_the_ui_and_the_cli_both_call() {
         );
     }
 }
+
+/// Screens reach the app only through `ui/ctx.rs` (their `ScreenCtx`), so
+/// `ui/app.rs` and the screens do not import each other.
+#[test]
+fn screens_never_import_the_app() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ui");
+    let mut files = Vec::new();
+    rust_files(&root, &mut files);
+    let chrome = [
+        "app.rs",
+        "ctx.rs",
+        "mod.rs",
+        "bench.rs",
+        "top_bar.rs",
+        "status_bar.rs",
+        "dialogs.rs",
+        "commands.rs",
+    ];
+    let mut offenders = Vec::new();
+    for f in files {
+        let rel = f
+            .strip_prefix(&root)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
+        if chrome.contains(&rel.as_str()) {
+            continue;
+        }
+        let code = code_of(&std::fs::read_to_string(&f).unwrap());
+        if code.contains("ui::app::") || code.contains("super::app::") || code.contains("PrismApp")
+        {
+            offenders.push(rel);
+        }
+    }
+    assert!(
+        offenders.is_empty(),
+        "screens that reach into ui/app.rs: {offenders:?}"
+    );
+}

@@ -7,7 +7,7 @@ use super::SegmentsScreen;
 use crate::app::jobs::JobKey;
 use crate::engine::explain::ExplainNode;
 use crate::engine::explain::Explanation;
-use crate::ui::app::{Msg, ScreenCtx};
+use crate::ui::ctx::{Msg, ScreenCtx};
 
 #[derive(Default)]
 pub struct ExplainState {

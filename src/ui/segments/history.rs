@@ -9,7 +9,7 @@ use crate::engine::parse_rule;
 use crate::model::SegmentVersion;
 use crate::model::time::format_ts;
 use crate::store::Store;
-use crate::ui::app::{Msg, ScreenCtx};
+use crate::ui::ctx::{Msg, ScreenCtx};
 use crate::ui::data_screen::format_count;
 
 /// `None` in a comparison slot means "the current edits".

@@ -7,7 +7,7 @@ use crate::app::AppError;
 use crate::app::jobs::JobKey;
 use crate::app::segments::ops::{self, Move, PALETTE};
 use crate::store::Store;
-use crate::ui::app::{Msg, ScreenCtx};
+use crate::ui::ctx::{Msg, ScreenCtx};
 use crate::ui::data_screen::format_count;
 
 /// `#rrggbb` as a colour (grey if malformed).
@@ -181,70 +181,10 @@ pub fn segment_list_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut Scre
     // Actions on the selected segment, as buttons too.
     if let Some(key) = s.current {
         ui.separator();
-        ui.horizontal_wrapped(|ui| {
-            let saved = key > 0;
-            if ui.add_enabled(saved, egui::Button::new("Rename")).clicked() {
-                action = Some((key, ListAction::StartRename));
-            }
-            if ui
-                .add_enabled(saved, egui::Button::new("Duplicate"))
-                .clicked()
-            {
-                action = Some((key, ListAction::Duplicate));
-            }
-            let pos = saved_ids.iter().position(|i| *i == key);
-            if ui
-                .add_enabled(pos.is_some_and(|p| p > 0), egui::Button::new("Up"))
-                .on_hover_text("Higher priority")
-                .clicked()
-            {
-                action = Some((key, ListAction::Move(Move::Up)));
-            }
-            if ui
-                .add_enabled(
-                    pos.is_some_and(|p| p + 1 < saved_ids.len()),
-                    egui::Button::new("Down"),
-                )
-                .on_hover_text("Lower priority")
-                .clicked()
-            {
-                action = Some((key, ListAction::Move(Move::Down)));
-            }
-            if ui.button("Delete").clicked() {
-                action = Some((key, ListAction::Delete));
-            }
-        });
-        if let Some(d) = s.draft_mut() {
-            let before = d.color.clone();
-            let mut c = parse_color(&d.color);
-            ui.horizontal(|ui| {
-                ui.label("Colour");
-                for p in PALETTE {
-                    let pc = parse_color(p);
-                    let (rect, r) =
-                        ui.allocate_exact_size(egui::vec2(14.0, 14.0), egui::Sense::click());
-                    ui.painter().circle_filled(rect.center(), 6.0, pc);
-                    if pc == c {
-                        ui.painter().circle_stroke(
-                            rect.center(),
-                            7.0,
-                            egui::Stroke::new(1.5, ui.visuals().strong_text_color()),
-                        );
-                    }
-                    if r.on_hover_text(p).clicked() {
-                        c = pc;
-                    }
-                }
-            });
-            d.color = color_hex(c);
-            if d.color != before && d.id > 0 {
-                let color = d.color.clone();
-                list_job(ctx, "Saving colour", Some(key), move |store| {
-                    ops::set_color(store, key, &color)?;
-                    Ok(None)
-                });
-            }
+        if let Some(what) = selected_actions_ui(ui, key, &saved_ids) {
+            action = Some((key, what));
         }
+        colour_ui(ui, s, ctx, key);
     }
 
     if let Some((key, what)) = action {
@@ -359,5 +299,79 @@ pub fn delete_confirmation_ui(
         }
         Some(false) => s.confirm_delete = None,
         None => {}
+    }
+}
+
+/// Buttons for the selected segment: rename, duplicate, up, down, delete.
+fn selected_actions_ui(ui: &mut egui::Ui, key: i64, saved_ids: &[i64]) -> Option<ListAction> {
+    let mut action = None;
+    ui.horizontal_wrapped(|ui| {
+        let saved = key > 0;
+        if ui.add_enabled(saved, egui::Button::new("Rename")).clicked() {
+            action = Some(ListAction::StartRename);
+        }
+        if ui
+            .add_enabled(saved, egui::Button::new("Duplicate"))
+            .clicked()
+        {
+            action = Some(ListAction::Duplicate);
+        }
+        let pos = saved_ids.iter().position(|i| *i == key);
+        if ui
+            .add_enabled(pos.is_some_and(|p| p > 0), egui::Button::new("Up"))
+            .on_hover_text("Higher priority")
+            .clicked()
+        {
+            action = Some(ListAction::Move(Move::Up));
+        }
+        if ui
+            .add_enabled(
+                pos.is_some_and(|p| p + 1 < saved_ids.len()),
+                egui::Button::new("Down"),
+            )
+            .on_hover_text("Lower priority")
+            .clicked()
+        {
+            action = Some(ListAction::Move(Move::Down));
+        }
+        if ui.button("Delete").clicked() {
+            action = Some(ListAction::Delete);
+        }
+    });
+    action
+}
+
+/// The palette for the selected segment's colour; a saved one is saved at once.
+fn colour_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>, key: i64) {
+    let Some(d) = s.draft_mut() else {
+        return;
+    };
+    let before = d.color.clone();
+    let mut c = parse_color(&d.color);
+    ui.horizontal(|ui| {
+        ui.label("Colour");
+        for p in PALETTE {
+            let pc = parse_color(p);
+            let (rect, r) = ui.allocate_exact_size(egui::vec2(14.0, 14.0), egui::Sense::click());
+            ui.painter().circle_filled(rect.center(), 6.0, pc);
+            if pc == c {
+                ui.painter().circle_stroke(
+                    rect.center(),
+                    7.0,
+                    egui::Stroke::new(1.5, ui.visuals().strong_text_color()),
+                );
+            }
+            if r.on_hover_text(p).clicked() {
+                c = pc;
+            }
+        }
+    });
+    d.color = color_hex(c);
+    if d.color != before && d.id > 0 {
+        let color = d.color.clone();
+        list_job(ctx, "Saving colour", Some(key), move |store| {
+            ops::set_color(store, key, &color)?;
+            Ok(None)
+        });
     }
 }

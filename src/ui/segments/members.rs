@@ -10,7 +10,7 @@ use super::SegmentsScreen;
 use crate::app::jobs::JobKey;
 use crate::engine::members::SortBy;
 use crate::engine::rule::TraitKind;
-use crate::ui::app::{Msg, ScreenCtx};
+use crate::ui::ctx::{Msg, ScreenCtx};
 use crate::ui::data_screen::format_count;
 
 pub enum MembersMsg {

@@ -31,8 +31,8 @@ use crate::engine::{RuleError, Schema};
 use crate::model::time::{DAY, date_to_ts, now_utc};
 use crate::model::{SegmentRecord, SegmentVersion};
 
-use super::app::{Msg, Request, ScreenCtx};
 use super::commands::UiCommand;
+use super::ctx::{Msg, Request, ScreenCtx};
 use super::data_screen::format_count;
 pub use crate::app::segments::ops::PALETTE;
 

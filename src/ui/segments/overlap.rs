@@ -6,7 +6,7 @@ use super::SegMsg;
 use super::SegmentsScreen;
 use crate::app::jobs::JobKey;
 use crate::app::segments::{OverlapReport, overlap};
-use crate::ui::app::{Msg, ScreenCtx};
+use crate::ui::ctx::{Msg, ScreenCtx};
 use crate::ui::data_screen::format_count;
 
 #[derive(Default)]

@@ -2,7 +2,7 @@
 
 use super::SegmentsScreen;
 use crate::engine::sql::Dialect;
-use crate::ui::app::ScreenCtx;
+use crate::ui::ctx::ScreenCtx;
 
 pub fn sql_tab_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, _ctx: &mut ScreenCtx<'_>) {
     ui.horizontal(|ui| {
