@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use super::bitset::Bitset;
 use super::data::{Column, EngineData, EventColumns, NO_TIME};
+use super::parse::NodePath;
 use super::resolve::{EventProperty, NumTest, RFilter, RKind, RNode, RWindow, ValueTest};
 use super::rule::{Aggregate, Combine, TraitKind};
 use super::traits::Traits;
@@ -20,7 +21,7 @@ use crate::store::{CellRef, Store, StoreError};
 /// The exact count of one node of the rule (after its NOT).
 #[derive(Clone, Debug, PartialEq)]
 pub struct NodeCount {
-    pub path: String,
+    pub path: NodePath,
     pub count: usize,
     /// How much of its parent group this node is: the overlap of the two
     /// (intersection over union, the group taken before its own NOT). For a

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::eval::{Engine, EvalError};
+use super::parse::NodePath;
 use super::resolve::{DateTest, RKind, RNode, ValueTest, fmt_num};
 use super::rule::{Combine, TraitKind};
 use crate::model::time::ts_to_date;
@@ -12,7 +13,7 @@ use crate::progress::Progress;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ExplainNode {
-    pub path: String,
+    pub path: NodePath,
     /// What the node tests, in words.
     pub label: String,
     /// The customer's value ("orders in the last 30 days = 1").

@@ -7,10 +7,78 @@ use serde_json::Value as Json;
 
 use super::rule::*;
 
+/// Where a node sits in a rule: `root`, `root.children[2]`,
+/// `root.children[2].value`. One type for every path, so that lookups by
+/// path are typed and hashed rather than strings searched.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(transparent)]
+pub struct NodePath(String);
+
+impl NodePath {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for NodePath {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for NodePath {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for NodePath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<String> for NodePath {
+    fn from(s: String) -> NodePath {
+        NodePath(s)
+    }
+}
+
+impl From<&str> for NodePath {
+    fn from(s: &str) -> NodePath {
+        NodePath(s.to_string())
+    }
+}
+
+impl From<&String> for NodePath {
+    fn from(s: &String) -> NodePath {
+        NodePath(s.clone())
+    }
+}
+
+impl PartialEq<str> for NodePath {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for NodePath {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for NodePath {
+    fn eq(&self, other: &String) -> bool {
+        &self.0 == other
+    }
+}
+
 /// A rule problem, with the path of the node it is about.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RuleError {
-    pub path: String,
+    pub path: NodePath,
     pub message: String,
     pub kind: RuleErrorKind,
 }
@@ -36,7 +104,7 @@ impl std::error::Error for RuleError {}
 pub(super) fn cycle_err<T>(path: &str, message: impl Into<String>) -> Result<T, RuleError> {
     Err(RuleError {
         kind: RuleErrorKind::Cycle,
-        path: path.to_string(),
+        path: NodePath::from(path.to_string()),
         message: message.into(),
     })
 }
@@ -44,7 +112,7 @@ pub(super) fn cycle_err<T>(path: &str, message: impl Into<String>) -> Result<T, 
 pub(super) fn err<T>(path: &str, message: impl Into<String>) -> Result<T, RuleError> {
     Err(RuleError {
         kind: RuleErrorKind::Invalid,
-        path: path.to_string(),
+        path: NodePath::from(path.to_string()),
         message: message.into(),
     })
 }
@@ -208,7 +276,7 @@ fn typed<T: serde::de::DeserializeOwned>(v: &Json, path: &str) -> Result<T, Rule
         };
         RuleError {
             kind: RuleErrorKind::Invalid,
-            path: full,
+            path: NodePath::from(full),
             message,
         }
     })
@@ -218,7 +286,7 @@ pub fn parse_score_model(json: &str) -> Result<ScoreModel, RuleError> {
     let de = &mut serde_json::Deserializer::from_str(json);
     serde_path_to_error::deserialize(de).map_err(|e| RuleError {
         kind: RuleErrorKind::Invalid,
-        path: e.path().to_string(),
+        path: NodePath::from(e.path().to_string()),
         message: e.into_inner().to_string(),
     })
 }

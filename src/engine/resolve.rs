@@ -15,7 +15,8 @@ use crate::model::time::date_to_ts;
 use crate::model::{FieldDef, FieldType};
 
 pub use super::parse::{
-    RuleError, RuleErrorKind, node_from_json, parse_rule, parse_score_model, rule_from_json,
+    NodePath, RuleError, RuleErrorKind, node_from_json, parse_rule, parse_score_model,
+    rule_from_json,
 };
 pub(super) use super::parse::{cycle_err, err};
 pub use super::tree::*;
@@ -123,7 +124,7 @@ impl Resolver<'_> {
                 let mut parts = vec!["group", combine];
                 parts.extend(child_keys.iter().map(String::as_str));
                 RNode {
-                    path: path.to_string(),
+                    path: NodePath::from(path.to_string()),
                     not: false,
                     key: hash_of(&parts),
                     kind: RKind::Group {
@@ -140,7 +141,7 @@ impl Resolver<'_> {
                     .find(|f| f.name == c.field)
                     .ok_or_else(|| RuleError {
                         kind: RuleErrorKind::Invalid,
-                        path: path.to_string(),
+                        path: NodePath::from(path.to_string()),
                         message: format!(
                             "unknown field {:?} (fields: {})",
                             c.field,
@@ -155,7 +156,7 @@ impl Resolver<'_> {
                     .clone();
                 let test = value_test(field.field_type, c.op, &c.value, path, &field.name)?;
                 RNode {
-                    path: path.to_string(),
+                    path: NodePath::from(path.to_string()),
                     not: false,
                     key: hash_of(&["profile", &json_without_not(node, &json)]),
                     kind: RKind::Profile { field, test },
@@ -182,19 +183,19 @@ impl Resolver<'_> {
                     } else if e.kind == RuleErrorKind::Cycle {
                         RuleError {
                             kind: e.kind,
-                            path: path.to_string(),
+                            path: NodePath::from(path.to_string()),
                             message: e.message,
                         }
                     } else {
                         RuleError {
                             kind: RuleErrorKind::Invalid,
-                            path: path.to_string(),
+                            path: NodePath::from(path.to_string()),
                             message: format!("in {}: {}", e.path, e.message),
                         }
                     }
                 })?;
                 RNode {
-                    path: path.to_string(),
+                    path: NodePath::from(path.to_string()),
                     not: false,
                     key: hash_of(&[
                         "segment",
@@ -299,7 +300,7 @@ impl Resolver<'_> {
             }
         };
         Ok(RNode {
-            path: path.to_string(),
+            path: NodePath::from(path.to_string()),
             not: false,
             key: hash_of(&["event", &json_without_not(node, json)]),
             kind: RKind::Event {
@@ -375,7 +376,7 @@ impl Resolver<'_> {
         }
         let parts: Vec<&str> = key_parts.iter().map(String::as_str).collect();
         Ok(RNode {
-            path: path.to_string(),
+            path: NodePath::from(path.to_string()),
             not: false,
             key: hash_of(&parts),
             kind: RKind::Trait {
@@ -548,7 +549,7 @@ fn value_test(
                         .build()
                         .map_err(|e| RuleError {
                             kind: RuleErrorKind::Invalid,
-                            path: vpath.clone(),
+                            path: NodePath::from(vpath.clone()),
                             message: format!("the pattern does not compile: {e}"),
                         })?;
                     ValueTest::Regex(s, re)

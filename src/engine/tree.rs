@@ -1,13 +1,14 @@
 //! The resolved tree: a rule checked against a workspace, with typed tests
 //! that the engine evaluates and the SQL compiler writes.
 
+use super::parse::NodePath;
 use super::rule::*;
 use crate::model::FieldDef;
 use crate::model::time::{DAY, date_to_ts};
 
 #[derive(Clone, Debug)]
 pub struct RNode {
-    pub path: String,
+    pub path: NodePath,
     pub not: bool,
     /// Identifies the node's content (and what it refers to) for caching.
     pub key: u64,

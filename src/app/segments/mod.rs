@@ -200,7 +200,9 @@ pub fn compare(
 }
 
 /// Node paths with their counts, for display by path.
-pub fn counts_by_path(e: &Evaluation) -> std::collections::HashMap<String, (usize, f64)> {
+pub fn counts_by_path(
+    e: &Evaluation,
+) -> std::collections::HashMap<crate::engine::resolve::NodePath, (usize, f64)> {
     e.nodes
         .iter()
         .map(|n| (n.path.clone(), (n.count, n.share_of_parent)))

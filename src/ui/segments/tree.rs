@@ -37,7 +37,7 @@ const DEPTH_COLORS: [egui::Color32; 4] = [
 
 struct View<'a> {
     schema: &'a Schema,
-    counts: Option<HashMap<String, (usize, f64)>>,
+    counts: Option<HashMap<crate::engine::resolve::NodePath, (usize, f64)>>,
     stale: bool,
     error: Option<&'a RuleError>,
 }
