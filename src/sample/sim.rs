@@ -308,204 +308,25 @@ pub fn simulate_customer(seed: u64, now: i64, cat: &Catalog, index: u64) -> SimC
     // A few loyal customers order every few days: the VIPs.
     let superfan = lifecycle == Lifecycle::Loyal && rng.chance(0.04);
 
+    let life = Life {
+        cat,
+        index,
+        now,
+        lifecycle,
+        signup_at,
+        lapse_at,
+        active_from,
+        fav1,
+        fav2,
+        send_p,
+        open_p,
+        big_ticket,
+        superfan,
+    };
     let mut events: Vec<Event> = Vec::new();
-    let pick_product = |rng: &mut Rng| -> &Product {
-        let c = match rng.index(10) {
-            0..=5 => fav1,
-            6..=7 => fav2,
-            _ => rng.index(cat.by_category.len()),
-        };
-        let list = &cat.by_category[c].1;
-        &cat.products[list[rng.index(list.len())]]
-    };
-
-    // Orders.
-    let mut order_times = match lifecycle {
-        Lifecycle::New => {
-            let mut t = poisson_times(&mut rng, 1.0 / 25.0, signup_at, now);
-            if rng.chance(0.6) {
-                t.push((signup_at + rng.range(600, 3 * DAY)).min(now - 60));
-            }
-            t
-        }
-        Lifecycle::Loyal => {
-            let rate = if superfan {
-                1.0 / 4.0
-            } else {
-                ((1.0 / 70.0) * rng.normal().exp()).min(1.0 / 4.0)
-            };
-            let mut t = poisson_times(&mut rng, rate, active_from, now);
-            if t.is_empty() {
-                t.push(now - rng.range(DAY, 20 * DAY));
-            }
-            t
-        }
-        Lifecycle::Occasional if big_ticket => {
-            let n = 1 + rng.index(2);
-            (0..n).map(|_| rng.range(active_from, now)).collect()
-        }
-        Lifecycle::Occasional => {
-            let rate = (1.0 / 180.0) * (0.5 * rng.normal()).exp();
-            poisson_times(&mut rng, rate, active_from, now)
-        }
-        Lifecycle::Lapsed => {
-            let mut t = poisson_times(&mut rng, 1.0 / 50.0, active_from, lapse_at);
-            if t.is_empty() {
-                t.push(rng.range(active_from, lapse_at));
-            }
-            t
-        }
-        Lifecycle::Browser => Vec::new(),
-    };
-    order_times.sort_unstable();
-    let mut total_spend = 0.0;
-    for (n, &t) in order_times.iter().enumerate() {
-        let product = pick_product(&mut rng);
-        let value = if big_ticket {
-            rng.pareto(700.0, 2.2).min(6000.0)
-        } else {
-            let scale = match lifecycle {
-                _ if superfan => 35.0,
-                Lifecycle::Loyal => 22.0,
-                _ => 18.0,
-            };
-            rng.pareto(scale, 1.5).min(4000.0)
-        };
-        let value = (value * 100.0).round() / 100.0;
-        total_spend += value;
-        let items = 1 + (rng.exp(0.8) as i64).min(8);
-        // The funnel before an order: a product view and an add to cart.
-        if rng.chance(0.25) {
-            let mut e = event(ev::PRODUCT_VIEW, t - rng.range(600, 3600));
-            e.product = Some(product.sku.clone());
-            e.category = product.category.clone();
-            events.push(e);
-        }
-        if rng.chance(0.5) {
-            let mut e = event(ev::ADD_TO_CART, t - rng.range(60, 600));
-            e.product = Some(product.sku.clone());
-            e.category = product.category.clone();
-            e.value = product.price;
-            events.push(e);
-        }
-        let mut e = event(ev::ORDER, t);
-        e.value = Some(value);
-        e.product = Some(product.sku.clone());
-        e.category = product.category.clone();
-        e.properties = props(&[
-            (
-                "order_id",
-                serde_json::Value::String(format!("O{}-{}", index + 1, n + 1)),
-            ),
-            ("items", serde_json::Value::from(items)),
-        ]);
-        events.push(e);
-    }
-
-    // Web sessions outside the order funnel.
-    let session_rate = match lifecycle {
-        Lifecycle::New => 1.0 / 15.0,
-        Lifecycle::Loyal => 1.0 / 80.0,
-        Lifecycle::Occasional => 1.0 / 180.0,
-        Lifecycle::Lapsed => 1.0 / 160.0,
-        Lifecycle::Browser => (1.0 / 90.0) * (0.6 * rng.normal()).exp(),
-    };
-    let session_end = if lifecycle == Lifecycle::Lapsed {
-        lapse_at + 30 * DAY
-    } else {
-        now
-    };
-    for t in poisson_times(&mut rng, session_rate, active_from, session_end) {
-        let mut e = event(ev::PAGE_VIEW, t);
-        e.properties = props(&[(
-            "url",
-            serde_json::Value::String(rng.pick(PAGES).to_string()),
-        )]);
-        events.push(e);
-        let mut tt = t;
-        let views = if lifecycle == Lifecycle::Browser {
-            1 + rng.index(2)
-        } else {
-            rng.index(2)
-        };
-        let mut last_product = None;
-        for _ in 0..views {
-            tt += rng.range(20, 300);
-            let p = pick_product(&mut rng);
-            let mut e = event(ev::PRODUCT_VIEW, tt);
-            e.product = Some(p.sku.clone());
-            e.category = p.category.clone();
-            events.push(e);
-            last_product = Some(p);
-        }
-        // Abandoned carts.
-        if let Some(p) = last_product
-            && rng.chance(0.15)
-        {
-            let mut e = event(ev::ADD_TO_CART, tt + rng.range(10, 120));
-            e.product = Some(p.sku.clone());
-            e.category = p.category.clone();
-            e.value = p.price;
-            events.push(e);
-        }
-    }
-
-    // Email: sends while consent lasts, opens, clicks, unsubscribes.
-    let mut consent = initial_consent;
-    if initial_consent {
-        for c in &cat.campaigns {
-            let Some(sent) = c.sent_at else { continue };
-            if sent < active_from {
-                continue;
-            }
-            if !rng.chance(send_p) {
-                continue;
-            }
-            let t = sent + rng.range(0, 600);
-            let mut e = event(ev::EMAIL_SENT, t);
-            e.campaign = Some(c.id.clone());
-            events.push(e);
-            let mut p_open: f64 = open_p;
-            if lifecycle == Lifecycle::Lapsed && t > lapse_at {
-                p_open *= 0.35;
-            }
-            if lifecycle == Lifecycle::New {
-                p_open = (p_open + 0.1).min(0.9);
-            }
-            if rng.chance(p_open) {
-                let to = t + rng.exp(6.0 * 3600.0) as i64 + 30;
-                if to < now {
-                    let mut e = event(ev::EMAIL_OPEN, to);
-                    e.campaign = Some(c.id.clone());
-                    events.push(e);
-                    let p_click = if lifecycle == Lifecycle::Loyal {
-                        0.3
-                    } else {
-                        0.2
-                    };
-                    if rng.chance(p_click) {
-                        let tc = to + rng.range(5, 900);
-                        if tc < now {
-                            let mut e = event(ev::EMAIL_CLICK, tc);
-                            e.campaign = Some(c.id.clone());
-                            events.push(e);
-                        }
-                    }
-                }
-            }
-            let p_unsub = if send_p < 0.02 { 0.02 } else { 0.003 };
-            if rng.chance(p_unsub) {
-                let tu = t + rng.range(300, 2 * DAY);
-                if tu < now {
-                    let mut e = event(ev::UNSUBSCRIBE, tu);
-                    e.campaign = Some(c.id.clone());
-                    events.push(e);
-                    consent = false;
-                    break;
-                }
-            }
-        }
-    }
+    let total_spend = life.orders(&mut rng, &mut events);
+    life.sessions(&mut rng, &mut events);
+    let consent = life.emails(&mut rng, &mut events, initial_consent);
 
     events.retain(|e| e.time >= horizon.max(signup_at) && e.time < now);
     events.sort_by_key(|e| e.time);
@@ -549,5 +370,240 @@ pub fn simulate_customer(seed: u64, now: i64, cat: &Catalog, index: u64) -> SimC
         lifecycle,
         customer,
         events,
+    }
+}
+
+/// What one simulated customer's life is made of, drawn at its start; the
+/// phases below draw the rest from the customer's own random stream, in
+/// this order: orders, web sessions, email.
+struct Life<'a> {
+    cat: &'a Catalog,
+    index: u64,
+    now: i64,
+    lifecycle: Lifecycle,
+    signup_at: i64,
+    lapse_at: i64,
+    active_from: i64,
+    /// Favourite categories: most orders and views fall in them.
+    fav1: usize,
+    fav2: usize,
+    /// Chance of being sent a campaign, and of opening it.
+    send_p: f64,
+    open_p: f64,
+    big_ticket: bool,
+    superfan: bool,
+}
+
+impl<'a> Life<'a> {
+    fn pick_product(&self, rng: &mut Rng) -> &'a Product {
+        let cat = self.cat;
+        let c = match rng.index(10) {
+            0..=5 => self.fav1,
+            6..=7 => self.fav2,
+            _ => rng.index(cat.by_category.len()),
+        };
+        let list = &cat.by_category[c].1;
+        &cat.products[list[rng.index(list.len())]]
+    }
+
+    /// Orders, each with its funnel (a product view, an add to cart);
+    /// returns the total spent.
+    fn orders(&self, rng: &mut Rng, events: &mut Vec<Event>) -> f64 {
+        // Orders.
+        let mut order_times = match self.lifecycle {
+            Lifecycle::New => {
+                let mut t = poisson_times(rng, 1.0 / 25.0, self.signup_at, self.now);
+                if rng.chance(0.6) {
+                    t.push((self.signup_at + rng.range(600, 3 * DAY)).min(self.now - 60));
+                }
+                t
+            }
+            Lifecycle::Loyal => {
+                let rate = if self.superfan {
+                    1.0 / 4.0
+                } else {
+                    ((1.0 / 70.0) * rng.normal().exp()).min(1.0 / 4.0)
+                };
+                let mut t = poisson_times(rng, rate, self.active_from, self.now);
+                if t.is_empty() {
+                    t.push(self.now - rng.range(DAY, 20 * DAY));
+                }
+                t
+            }
+            Lifecycle::Occasional if self.big_ticket => {
+                let n = 1 + rng.index(2);
+                (0..n)
+                    .map(|_| rng.range(self.active_from, self.now))
+                    .collect()
+            }
+            Lifecycle::Occasional => {
+                let rate = (1.0 / 180.0) * (0.5 * rng.normal()).exp();
+                poisson_times(rng, rate, self.active_from, self.now)
+            }
+            Lifecycle::Lapsed => {
+                let mut t = poisson_times(rng, 1.0 / 50.0, self.active_from, self.lapse_at);
+                if t.is_empty() {
+                    t.push(rng.range(self.active_from, self.lapse_at));
+                }
+                t
+            }
+            Lifecycle::Browser => Vec::new(),
+        };
+        order_times.sort_unstable();
+        let mut total_spend = 0.0;
+        for (n, &t) in order_times.iter().enumerate() {
+            let product = self.pick_product(rng);
+            let value = if self.big_ticket {
+                rng.pareto(700.0, 2.2).min(6000.0)
+            } else {
+                let scale = match self.lifecycle {
+                    _ if self.superfan => 35.0,
+                    Lifecycle::Loyal => 22.0,
+                    _ => 18.0,
+                };
+                rng.pareto(scale, 1.5).min(4000.0)
+            };
+            let value = (value * 100.0).round() / 100.0;
+            total_spend += value;
+            let items = 1 + (rng.exp(0.8) as i64).min(8);
+            // The funnel before an order: a product view and an add to cart.
+            if rng.chance(0.25) {
+                let mut e = event(ev::PRODUCT_VIEW, t - rng.range(600, 3600));
+                e.product = Some(product.sku.clone());
+                e.category = product.category.clone();
+                events.push(e);
+            }
+            if rng.chance(0.5) {
+                let mut e = event(ev::ADD_TO_CART, t - rng.range(60, 600));
+                e.product = Some(product.sku.clone());
+                e.category = product.category.clone();
+                e.value = product.price;
+                events.push(e);
+            }
+            let mut e = event(ev::ORDER, t);
+            e.value = Some(value);
+            e.product = Some(product.sku.clone());
+            e.category = product.category.clone();
+            e.properties = props(&[
+                (
+                    "order_id",
+                    serde_json::Value::String(format!("O{}-{}", self.index + 1, n + 1)),
+                ),
+                ("items", serde_json::Value::from(items)),
+            ]);
+            events.push(e);
+        }
+        total_spend
+    }
+
+    /// Web sessions outside the order funnel, and abandoned carts.
+    fn sessions(&self, rng: &mut Rng, events: &mut Vec<Event>) {
+        let session_rate = match self.lifecycle {
+            Lifecycle::New => 1.0 / 15.0,
+            Lifecycle::Loyal => 1.0 / 80.0,
+            Lifecycle::Occasional => 1.0 / 180.0,
+            Lifecycle::Lapsed => 1.0 / 160.0,
+            Lifecycle::Browser => (1.0 / 90.0) * (0.6 * rng.normal()).exp(),
+        };
+        let session_end = if self.lifecycle == Lifecycle::Lapsed {
+            self.lapse_at + 30 * DAY
+        } else {
+            self.now
+        };
+        for t in poisson_times(rng, session_rate, self.active_from, session_end) {
+            let mut e = event(ev::PAGE_VIEW, t);
+            e.properties = props(&[(
+                "url",
+                serde_json::Value::String(rng.pick(PAGES).to_string()),
+            )]);
+            events.push(e);
+            let mut tt = t;
+            let views = if self.lifecycle == Lifecycle::Browser {
+                1 + rng.index(2)
+            } else {
+                rng.index(2)
+            };
+            let mut last_product = None;
+            for _ in 0..views {
+                tt += rng.range(20, 300);
+                let p = self.pick_product(rng);
+                let mut e = event(ev::PRODUCT_VIEW, tt);
+                e.product = Some(p.sku.clone());
+                e.category = p.category.clone();
+                events.push(e);
+                last_product = Some(p);
+            }
+            // Abandoned carts.
+            if let Some(p) = last_product
+                && rng.chance(0.15)
+            {
+                let mut e = event(ev::ADD_TO_CART, tt + rng.range(10, 120));
+                e.product = Some(p.sku.clone());
+                e.category = p.category.clone();
+                e.value = p.price;
+                events.push(e);
+            }
+        }
+    }
+
+    /// Email: sends while consent lasts, opens, clicks, unsubscribes;
+    /// returns whether consent lasted.
+    fn emails(&self, rng: &mut Rng, events: &mut Vec<Event>, initial_consent: bool) -> bool {
+        let mut consent = initial_consent;
+        if initial_consent {
+            for c in &self.cat.campaigns {
+                let Some(sent) = c.sent_at else { continue };
+                if sent < self.active_from {
+                    continue;
+                }
+                if !rng.chance(self.send_p) {
+                    continue;
+                }
+                let t = sent + rng.range(0, 600);
+                let mut e = event(ev::EMAIL_SENT, t);
+                e.campaign = Some(c.id.clone());
+                events.push(e);
+                let mut p_open: f64 = self.open_p;
+                if self.lifecycle == Lifecycle::Lapsed && t > self.lapse_at {
+                    p_open *= 0.35;
+                }
+                if self.lifecycle == Lifecycle::New {
+                    p_open = (p_open + 0.1).min(0.9);
+                }
+                if rng.chance(p_open) {
+                    let to = t + rng.exp(6.0 * 3600.0) as i64 + 30;
+                    if to < self.now {
+                        let mut e = event(ev::EMAIL_OPEN, to);
+                        e.campaign = Some(c.id.clone());
+                        events.push(e);
+                        let p_click = if self.lifecycle == Lifecycle::Loyal {
+                            0.3
+                        } else {
+                            0.2
+                        };
+                        if rng.chance(p_click) {
+                            let tc = to + rng.range(5, 900);
+                            if tc < self.now {
+                                let mut e = event(ev::EMAIL_CLICK, tc);
+                                e.campaign = Some(c.id.clone());
+                                events.push(e);
+                            }
+                        }
+                    }
+                }
+                let p_unsub = if self.send_p < 0.02 { 0.02 } else { 0.003 };
+                if rng.chance(p_unsub) {
+                    let tu = t + rng.range(300, 2 * DAY);
+                    if tu < self.now {
+                        let mut e = event(ev::UNSUBSCRIBE, tu);
+                        e.campaign = Some(c.id.clone());
+                        events.push(e);
+                        consent = false;
+                        break;
+                    }
+                }
+            }
+        }
+        consent
     }
 }
