@@ -164,7 +164,7 @@ impl ImportReport {
             )
         } else {
             format!(
-                "identical rows {} kept: the file has no event id, so two identical rows are two events (the same purchase twice on one day); --drop-identical-rows drops them",
+                "identical rows {} kept: the file has no event id, so two identical rows are two events (the same purchase twice on one day); to drop them, tick \"Drop rows identical to an earlier row\" (--drop-identical-rows)",
                 self.identical_rows
             )
         }
