@@ -770,19 +770,19 @@ fn plausible(kind: ValueKind, values: &[&str]) -> bool {
         .map(|v| v.trim())
         .filter(|v| !v.is_empty())
         .collect();
-    let ok = |test: &dyn Fn(&str) -> bool| {
-        non_empty.iter().filter(|v| test(v)).count() * 2 >= non_empty.len()
-    };
     match kind {
-        ValueKind::Text => true,
-        ValueKind::Email => ok(&|v| normalize_email(v).is_ok()),
-        ValueKind::Number => ok(&|v| parse_number(v).is_some()),
-        ValueKind::Bool => ok(&|v| parse_bool(v).is_some()),
         ValueKind::Date | ValueKind::Timestamp => {
             non_empty.is_empty()
                 || detect_date_format(non_empty.iter().copied()).is_some()
-                || ok(&|v| super::values::parse_instant_lenient(v, None).is_some())
+                || non_empty
+                    .iter()
+                    .filter(|v| super::values::parse_instant_lenient(v, None).is_some())
+                    .count()
+                    * 2
+                    >= non_empty.len()
         }
+        _ => reads_as(kind)
+            .is_none_or(|test| non_empty.iter().filter(|v| test(v)).count() * 2 >= non_empty.len()),
     }
 }
 
@@ -792,13 +792,21 @@ fn content_fits(kind: ValueKind, values: &[&str]) -> bool {
         return true;
     }
     match kind {
-        ValueKind::Email => fits(values, |v| normalize_email(v).is_ok()),
-        ValueKind::Number => fits(values, |v| parse_number(v).is_some()),
-        ValueKind::Bool => fits(values, |v| parse_bool(v).is_some()),
         ValueKind::Date | ValueKind::Timestamp => {
             detect_date_format(values.iter().copied()).is_some()
         }
-        ValueKind::Text => true,
+        _ => reads_as(kind).is_none_or(|test| fits(values, test)),
+    }
+}
+
+/// How one value is tested for a kind that is not a date (`None`: text,
+/// which anything is).
+fn reads_as(kind: ValueKind) -> Option<fn(&str) -> bool> {
+    match kind {
+        ValueKind::Email => Some(|v| normalize_email(v).is_ok()),
+        ValueKind::Number => Some(|v| parse_number(v).is_some()),
+        ValueKind::Bool => Some(|v| parse_bool(v).is_some()),
+        ValueKind::Text | ValueKind::Date | ValueKind::Timestamp => None,
     }
 }
 

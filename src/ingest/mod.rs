@@ -129,11 +129,7 @@ pub fn preview(
     let mut mapping = auto_map(kind, &sniffed.headers, &rows, options.event_name.clone());
     if kind == Kind::Events && mapping.column_of("event").is_none() && mapping.event_name.is_none()
     {
-        mapping.event_name = if looks_like_purchases(path, &mapping) {
-            Some(crate::model::event_names::ORDER.to_string())
-        } else {
-            event_name_from_file(path)
-        };
+        mapping.event_name = default_event_name(path, &mapping);
     }
     if let Some(f) = options.date_format {
         for c in &mut mapping.columns {
@@ -237,6 +233,16 @@ pub fn looks_like_purchases(path: &Path, mapping: &Mapping) -> bool {
             .any(|w| h.contains(w))
     });
     order_id || mapping.column_of("value").is_some()
+}
+
+/// The one event name for every row of an events file without an event
+/// column: `order` for purchases, else a name from the file's name.
+pub fn default_event_name(path: &Path, mapping: &Mapping) -> Option<String> {
+    if looks_like_purchases(path, mapping) {
+        Some(crate::model::event_names::ORDER.to_string())
+    } else {
+        event_name_from_file(path)
+    }
 }
 
 /// An event name from a file name: `orders.csv` → `order`.
@@ -753,7 +759,7 @@ pub fn import_file(
     } else {
         0
     };
-    let name_emails = if mapping.kind == Kind::Customers {
+    let existing_people = if mapping.kind == Kind::Customers {
         store.duplicate_evidence()?
     } else {
         Vec::new()
@@ -810,7 +816,7 @@ pub fn import_file(
         });
     }
     progress.report(0.96, "finishing");
-    writer.finish(&name_emails)?;
+    writer.finish(&existing_people)?;
     drop(writer);
     report.rows_read = summary.rows;
     report.file_hash = summary.hash.clone();

@@ -170,6 +170,24 @@ impl ImportReport {
         }
     }
 
+    /// The first `limit` identical rows, `row 7 = row 3, …`, and how many
+    /// more there are.
+    pub fn identical_list(&self, limit: usize) -> String {
+        let rows: Vec<String> = self
+            .identical
+            .iter()
+            .take(limit)
+            .map(|(r, e)| format!("row {r} = row {e}"))
+            .collect();
+        let shown = rows.len() as u64;
+        let more = if self.identical_rows > shown {
+            format!(", … and {} more", self.identical_rows - shown)
+        } else {
+            String::new()
+        };
+        format!("{}{more}", rows.join(", "))
+    }
+
     pub fn rows_per_sec(&self) -> f64 {
         self.rows_read as f64 / self.elapsed_secs.max(1e-9)
     }
@@ -270,64 +288,15 @@ impl ImportReport {
         );
         if !self.rejects.is_empty() {
             let _ = writeln!(s, "rejected rows:");
-            for r in self.rejects.iter().take(50) {
-                let col = r
-                    .column
-                    .as_deref()
-                    .map(|c| format!(", column {c:?}"))
-                    .unwrap_or_default();
-                let val = r
-                    .value
-                    .as_deref()
-                    .map(|v| format!(" ({v:?})"))
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    s,
-                    "  row {} (line {}){col}: {}{val}",
-                    r.row, r.line, r.reason
-                );
-            }
-            if self.rejected > 50 {
-                let _ = writeln!(s, "  … and {} more", self.rejected - 50);
-            }
+            rows_text(&mut s, &self.rejects, self.rejected);
         }
         if self.warned > 0 {
             let _ = writeln!(s, "imported with a warning ({}):", self.warned);
-            for r in self.row_warnings.iter().take(50) {
-                let col = r
-                    .column
-                    .as_deref()
-                    .map(|c| format!(", column {c:?}"))
-                    .unwrap_or_default();
-                let val = r
-                    .value
-                    .as_deref()
-                    .map(|v| format!(" ({v:?})"))
-                    .unwrap_or_default();
-                let _ = writeln!(
-                    s,
-                    "  row {} (line {}){col}: {}{val}",
-                    r.row, r.line, r.reason
-                );
-            }
-            if self.warned > 50 {
-                let _ = writeln!(s, "  … and {} more", self.warned - 50);
-            }
+            rows_text(&mut s, &self.row_warnings, self.warned);
         }
         if self.identical_rows > 0 {
             let _ = writeln!(s, "{}", self.identical_summary());
-            let rows: Vec<String> = self
-                .identical
-                .iter()
-                .take(20)
-                .map(|(r, e)| format!("row {r} = row {e}"))
-                .collect();
-            let more = if self.identical_rows > 20 {
-                format!(", … and {} more", self.identical_rows - 20)
-            } else {
-                String::new()
-            };
-            let _ = writeln!(s, "  {}{more}", rows.join(", "));
+            let _ = writeln!(s, "  {}", self.identical_list(20));
         }
         if !self.merges.is_empty() {
             let _ = writeln!(s, "merged rows:");
@@ -353,5 +322,29 @@ impl ImportReport {
             }
         }
         s
+    }
+}
+
+/// Rows with their place and reason, the first 50, then how many more.
+fn rows_text(s: &mut String, rows: &[Reject], total: u64) {
+    for r in rows.iter().take(50) {
+        let col = r
+            .column
+            .as_deref()
+            .map(|c| format!(", column {c:?}"))
+            .unwrap_or_default();
+        let val = r
+            .value
+            .as_deref()
+            .map(|v| format!(" ({v:?})"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            s,
+            "  row {} (line {}){col}: {}{val}",
+            r.row, r.line, r.reason
+        );
+    }
+    if total > 50 {
+        let _ = writeln!(s, "  … and {} more", total - 50);
     }
 }

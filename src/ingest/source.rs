@@ -145,31 +145,49 @@ const MAX_ZIP_UNPACKED: u64 = 2 << 30;
 /// its size (a "zip bomb"), from the sizes its central directory declares,
 /// before any of it is inflated.
 pub fn check_zip_sizes(path: &Path) -> Result<(), ImportError> {
-    let data = std::fs::read(path).map_err(|e| file_err(path, e))?;
+    use std::io::{Seek, SeekFrom};
     let damaged = || {
         bad(
             path,
             "a damaged .xlsx workbook (its ZIP directory is unreadable)",
         )
     };
-    let u16_at = |i: usize| -> Option<u64> {
+    fn u16_at(b: &[u8], i: usize) -> Option<u64> {
         Some(u64::from(u16::from_le_bytes(
-            data.get(i..i + 2)?.try_into().ok()?,
+            b.get(i..i + 2)?.try_into().ok()?,
         )))
-    };
-    let u32_at = |i: usize| -> Option<u64> {
+    }
+    fn u32_at(b: &[u8], i: usize) -> Option<u64> {
         Some(u64::from(u32::from_le_bytes(
-            data.get(i..i + 4)?.try_into().ok()?,
+            b.get(i..i + 4)?.try_into().ok()?,
         )))
-    };
-    // The end-of-central-directory record is in the last 64 KiB + 22 bytes.
-    let from = data.len().saturating_sub(65_557);
-    let eocd = (from..data.len().saturating_sub(21))
+    }
+    // Only the directory is read: the end-of-central-directory record, in
+    // the last 64 KiB + 22 bytes, says where it is.
+    let mut f = File::open(path).map_err(|e| file_err(path, e))?;
+    let len = f.metadata().map_err(|e| file_err(path, e))?.len();
+    let tail_from = len.saturating_sub(65_557);
+    let mut tail = Vec::new();
+    f.seek(SeekFrom::Start(tail_from))
+        .and_then(|_| f.read_to_end(&mut tail))
+        .map_err(|e| file_err(path, e))?;
+    let eocd = (0..tail.len().saturating_sub(21))
         .rev()
-        .find(|&i| data[i..i + 4] == [0x50, 0x4b, 0x05, 0x06])
+        .find(|&i| tail[i..i + 4] == [0x50, 0x4b, 0x05, 0x06])
         .ok_or_else(damaged)?;
-    let entries = u16_at(eocd + 10).ok_or_else(damaged)?;
-    let mut at = u32_at(eocd + 16).ok_or_else(damaged)? as usize;
+    let entries = u16_at(&tail, eocd + 10).ok_or_else(damaged)?;
+    let dir_size = u32_at(&tail, eocd + 12).ok_or_else(damaged)?;
+    let dir_at = u32_at(&tail, eocd + 16).ok_or_else(damaged)?;
+    if dir_at + dir_size > len {
+        return Err(damaged());
+    }
+    let mut data = vec![0u8; dir_size as usize];
+    f.seek(SeekFrom::Start(dir_at))
+        .and_then(|_| f.read_exact(&mut data))
+        .map_err(|e| file_err(path, e))?;
+    let u16_at = |i: usize| u16_at(&data, i);
+    let u32_at = |i: usize| u32_at(&data, i);
+    let mut at = 0usize;
     let mut unpacked = 0u64;
     for _ in 0..entries {
         if data.get(at..at + 4) != Some(&[0x50, 0x4b, 0x01, 0x02][..]) {
@@ -476,7 +494,7 @@ pub fn read_rows(
             })
         }
         Format::Xlsx => {
-            check_zip_sizes(path)?;
+            // `sniff` checked the workbook's sizes (a zip bomb) already.
             let rows = guarded(path, "Excel", || {
                 read_xlsx(path, &sniffed.headers, progress, visit)
             })?;

@@ -306,11 +306,7 @@ fn settings_ui(ui: &mut egui::Ui, w: &mut ImportWizard, preview: &Preview) {
                     && m.column_of("event").is_none()
                     && let Some(path) = w.path.as_deref()
                 {
-                    m.event_name = if crate::ingest::looks_like_purchases(path, &m) {
-                        Some(crate::model::event_names::ORDER.to_string())
-                    } else {
-                        crate::ingest::event_name_from_file(path)
-                    };
+                    m.event_name = crate::ingest::default_event_name(path, &m);
                 }
                 *mapping = m;
             }
@@ -586,13 +582,7 @@ fn report_ui(ui: &mut egui::Ui, w: &mut ImportWizard, ctx: &mut ScreenCtx<'_>) {
         .default_open(true)
         .show(ui, |ui| {
             ui.label(r.identical_summary());
-            let rows: Vec<String> = r
-                .identical
-                .iter()
-                .take(100)
-                .map(|(row, earlier)| format!("row {row} = row {earlier}"))
-                .collect();
-            ui.weak(rows.join(", "));
+            ui.weak(r.identical_list(100));
         });
     }
     if !r.merges.is_empty() {
