@@ -339,3 +339,18 @@ pub fn sample_with_edges(dir: &Path, n: u64) -> PathBuf {
     load.commit().unwrap();
     path
 }
+
+/// The value of every `event` in a workspace, summed in whole cents (so
+/// sums compare exactly with those the fixture scripts computed).
+pub fn event_value_cents(store: &Store, event: &str) -> i64 {
+    let mut cents = 0i64;
+    store
+        .for_each_event(|ev| {
+            if ev.name == event {
+                cents += (ev.value.unwrap_or(0.0) * 100.0).round() as i64;
+            }
+            true
+        })
+        .unwrap();
+    cents
+}

@@ -48,19 +48,6 @@ fn repeat_buyers() -> Value {
            "value": 2, "window": {"kind": "ever"}})
 }
 
-fn value_cents(store: &Store) -> i64 {
-    let page = store.table_page("events", 0, 1_000_000).unwrap();
-    let col = page.columns.iter().position(|c| c.name == "value").unwrap();
-    page.rows
-        .iter()
-        .map(|r| match &r[col] {
-            prism::store::Cell::Real(x) => (x * 100.0).round() as i64,
-            prism::store::Cell::Int(n) => n * 100,
-            _ => 0,
-        })
-        .sum()
-}
-
 #[test]
 fn a_real_transaction_log_keeps_identical_rows_and_finds_its_money_and_purchases() {
     let e = &expected()["cdnow"];
@@ -96,7 +83,10 @@ fn a_real_transaction_log_keeps_identical_rows_and_finds_its_money_and_purchases
     assert_eq!(r.stub_customers, e["customers"].as_u64().unwrap());
     let store = Store::open_read_only(&ws).unwrap();
     assert_eq!(store.event_count().unwrap() as u64, rows);
-    assert_eq!(value_cents(&store), e["value_cents"].as_i64().unwrap());
+    assert_eq!(
+        crate::common::event_value_cents(&store, "order"),
+        e["value_cents"].as_i64().unwrap()
+    );
     drop(store);
     // The repeat-buyer segment equals the hand count.
     let (n, _) = count(&ws, repeat_buyers(), "1998-07-01");
@@ -235,7 +225,7 @@ fn a_crm_export_keeps_customers_with_mistyped_emails_and_all_their_orders() {
     );
     let store = Store::open_read_only(&ws).unwrap();
     assert_eq!(
-        value_cents(&store),
+        crate::common::event_value_cents(&store, "order"),
         e["order_value_cents"].as_i64().unwrap()
     );
     drop(store);

@@ -105,15 +105,7 @@ fn parquet_from_pyarrow_mailchimp_and_json_lines_import_with_their_sums() {
     assert_eq!((r.rows_read, r.inserted), (rows, rows), "{}", r.to_text());
     assert_eq!(r.identical_rows, 255);
     let store = Store::open_read_only(&ws).unwrap();
-    let mut cents = 0i64;
-    store
-        .for_each_event(|ev| {
-            if ev.name == "order" {
-                cents += (ev.value.unwrap_or(0.0) * 100.0).round() as i64;
-            }
-            true
-        })
-        .unwrap();
+    let cents = crate::common::event_value_cents(&store, "order");
     assert_eq!(cents, e["cdnow_parquet"]["value_cents"].as_i64().unwrap());
     drop(store);
 
@@ -166,15 +158,7 @@ fn parquet_from_pyarrow_mailchimp_and_json_lines_import_with_their_sums() {
     .unwrap();
     assert_eq!(r.inserted, e["jsonl"]["rows"].as_u64().unwrap());
     let store = Store::open_read_only(&ws).unwrap();
-    let mut cents = 0i64;
-    store
-        .for_each_event(|ev| {
-            if ev.name == "add_to_cart" {
-                cents += (ev.value.unwrap_or(0.0) * 100.0).round() as i64;
-            }
-            true
-        })
-        .unwrap();
+    let cents = crate::common::event_value_cents(&store, "add_to_cart");
     assert_eq!(cents, e["jsonl"]["cart_value_cents"].as_i64().unwrap());
 }
 

@@ -24,6 +24,31 @@ impl egui::DroppedFile for Dropped {
     }
 }
 
+/// The app on `ws`, showing `screen`, optionally with the import wizard on
+/// a file, in a window `height` points tall.
+fn harness(
+    dir: &Path,
+    ws: &Path,
+    screen: Screen,
+    import: Option<PathBuf>,
+    height: f32,
+) -> Harness<'static, PrismApp> {
+    let app = PrismApp::new(
+        AppOptions {
+            workspace: Some(ws.to_path_buf()),
+            screen: Some(screen),
+            data_dir: dir.to_path_buf(),
+            exit_after_shown: false,
+            import,
+            started: Instant::now(),
+        },
+        Settings::default(),
+    );
+    Harness::builder()
+        .with_size(egui::vec2(1500.0, height))
+        .build_ui_state(|ui, app: &mut PrismApp| app.ui_root(ui), app)
+}
+
 fn run_until(h: &mut Harness<'_, PrismApp>, what: &str, done: impl Fn(&PrismApp) -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !done(h.state()) {
@@ -48,20 +73,7 @@ fn drop_map_validate_import_and_see_the_rows() {
          Q0003,not-an-email,Cy,2025-03-04,no\n",
     )
     .unwrap();
-    let app = PrismApp::new(
-        AppOptions {
-            workspace: Some(ws.clone()),
-            screen: Some(Screen::Data),
-            data_dir: dir.path().to_path_buf(),
-            exit_after_shown: false,
-            import: None,
-            started: Instant::now(),
-        },
-        Settings::default(),
-    );
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1500.0, 1000.0))
-        .build_ui_state(|ui, app: &mut PrismApp| app.ui_root(ui), app);
+    let mut h = harness(dir.path(), &ws, Screen::Data, None, 1000.0);
     run_until(&mut h, "the workspace", |a| {
         a.workspace.is_some() && a.engine.is_some()
     });
@@ -149,20 +161,7 @@ fn opening_with_a_file_to_import_starts_the_wizard_on_it() {
     drop(Store::create(&ws).unwrap());
     let csv = dir.path().join("newsletter.csv");
     std::fs::write(&csv, "email,first_name\nann@example.com,Ann\n").unwrap();
-    let app = PrismApp::new(
-        AppOptions {
-            workspace: Some(ws),
-            screen: Some(Screen::Segments),
-            data_dir: dir.path().to_path_buf(),
-            exit_after_shown: false,
-            import: Some(csv),
-            started: Instant::now(),
-        },
-        Settings::default(),
-    );
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1500.0, 1000.0))
-        .build_ui_state(|ui, app: &mut PrismApp| app.ui_root(ui), app);
+    let mut h = harness(dir.path(), &ws, Screen::Segments, Some(csv), 1000.0);
     run_until(&mut h, "the preview", |a| a.data.import.mapping.is_some());
     assert_eq!(h.state().screen, Screen::Data);
     h.get_by_label("Import newsletter.csv");
@@ -180,20 +179,7 @@ fn identical_rows_are_counted_kept_and_dropped_only_when_ticked() {
         "customer_id,date,cds\nC1,19970101,1\nC1,19970101,1\nC2,19970102,2\n",
     )
     .unwrap();
-    let app = PrismApp::new(
-        AppOptions {
-            workspace: Some(ws.clone()),
-            screen: Some(Screen::Data),
-            data_dir: dir.path().to_path_buf(),
-            exit_after_shown: false,
-            import: Some(csv),
-            started: Instant::now(),
-        },
-        Settings::default(),
-    );
-    let mut h = Harness::builder()
-        .with_size(egui::vec2(1500.0, 1200.0))
-        .build_ui_state(|ui, app: &mut PrismApp| app.ui_root(ui), app);
+    let mut h = harness(dir.path(), &ws, Screen::Data, Some(csv), 1200.0);
     run_until(&mut h, "the preview", |a| {
         a.data.import.mapping.is_some() && a.engine.is_some()
     });
