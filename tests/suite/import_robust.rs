@@ -33,6 +33,19 @@ fn create_missing() -> ImportOptions {
     }
 }
 
+/// A workspace holding the CRM fixture's customers, to refuse files into.
+fn crm_workspace(dir: &Path) -> PathBuf {
+    let ws = dir.join("w.prism");
+    import_file(
+        &ws,
+        &fixture("crm_contacts.csv"),
+        &ImportOptions::default(),
+        &NoProgress,
+    )
+    .unwrap();
+    ws
+}
+
 /// What must not change when an import is refused.
 fn state(ws: &Path) -> (i64, i64, i64, usize) {
     let s = Store::open_read_only(ws).unwrap();
@@ -165,14 +178,7 @@ fn parquet_from_pyarrow_mailchimp_and_json_lines_import_with_their_sums() {
 #[test]
 fn a_zip_bomb_is_refused_before_it_is_inflated() {
     let dir = tempfile::tempdir().unwrap();
-    let ws = dir.path().join("w.prism");
-    import_file(
-        &ws,
-        &fixture("crm_contacts.csv"),
-        &ImportOptions::default(),
-        &NoProgress,
-    )
-    .unwrap();
+    let ws = crm_workspace(dir.path());
     let before = state(&ws);
     let t = Instant::now();
     let err = import_file(
@@ -256,14 +262,7 @@ fn head_lines(path: &Path, n: usize) -> Vec<u8> {
 /// Returns (executions, seconds).
 fn fuzz_readers(cases: usize) -> (usize, f64) {
     let dir = tempfile::tempdir().unwrap();
-    let ws = dir.path().join("w.prism");
-    import_file(
-        &ws,
-        &fixture("crm_contacts.csv"),
-        &ImportOptions::default(),
-        &NoProgress,
-    )
-    .unwrap();
+    let ws = crm_workspace(dir.path());
     let seeds: Vec<(&str, Vec<u8>)> = vec![
         ("contacts.csv", head_lines(&fixture("crm_contacts.csv"), 40)),
         ("orders.csv", head_lines(&fixture("crm_orders.csv"), 40)),
@@ -378,14 +377,7 @@ fn mutated_rule_json_long_run() {
 #[test]
 fn truncated_and_bit_flipped_workbooks_and_parquet_are_refused_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let ws = dir.path().join("w.prism");
-    import_file(
-        &ws,
-        &fixture("crm_contacts.csv"),
-        &ImportOptions::default(),
-        &NoProgress,
-    )
-    .unwrap();
+    let ws = crm_workspace(dir.path());
     for name in ["shopify_customers.xlsx", "cdnow_orders_text_value.parquet"] {
         let bytes = std::fs::read(fixture(name)).unwrap();
         let ext = name.rsplit('.').next().unwrap();
