@@ -164,15 +164,44 @@ pub struct Campaign {
     pub template_id: Option<i64>,
 }
 
-/// An email template: Handlebars subject, preheader and HTML body.
+/// An email template: sender, and Handlebars subject, preheader, HTML body
+/// and (optionally) plain-text body.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Template {
     pub id: i64,
     pub name: String,
+    pub from_name: String,
+    pub from_address: String,
     pub subject: String,
     pub preheader: String,
+    /// The HTML body.
     pub body: String,
+    /// The plain-text body; `None` derives it from the rendered HTML.
+    pub text_body: Option<String>,
     pub updated_at: i64,
+}
+
+/// One saved version of a template.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct TemplateVersion {
+    pub id: i64,
+    pub template_id: i64,
+    pub version: i64,
+    pub template: Template,
+    pub saved_at: i64,
+    pub note: String,
+}
+
+/// One entry of the content map: segment → template, as one of the
+/// segment's A/B variants with its share (`weight` out of the variants'
+/// total).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MapEntry {
+    pub segment_id: i64,
+    /// "A", "B", …
+    pub variant: String,
+    pub template_id: i64,
+    pub weight: u32,
 }
 
 /// A saved segment. The rule is kept as JSON text here; the engine parses it.

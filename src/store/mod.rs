@@ -11,6 +11,7 @@ mod query;
 mod read;
 pub mod schema;
 mod segments;
+mod templates;
 mod write;
 
 use std::fmt;

@@ -9,7 +9,7 @@ use rusqlite::{OptionalExtension, Row, params};
 use super::{Result, Store};
 use crate::model::{
     BUILTIN_CUSTOMER_FIELDS, Campaign, Customer, Event, FieldDef, FieldType, FieldValue,
-    ImportRecord, Product, Template,
+    ImportRecord, Product,
 };
 
 impl Store {
@@ -142,29 +142,6 @@ impl Store {
                     subject: r.get(2)?,
                     sent_at: r.get(3)?,
                     template_id: r.get(4)?,
-                })
-            })
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| self.err(e))
-    }
-
-    pub fn templates(&self) -> Result<Vec<Template>> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT id, name, subject, preheader, body, updated_at FROM templates ORDER BY id",
-            )
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| {
-                Ok(Template {
-                    id: r.get(0)?,
-                    name: r.get(1)?,
-                    subject: r.get(2)?,
-                    preheader: r.get(3)?,
-                    body: r.get(4)?,
-                    updated_at: r.get(5)?,
                 })
             })
             .map_err(|e| self.err(e))?;

@@ -138,6 +138,37 @@ CREATE TABLE scores (
 ALTER TABLE events ADD COLUMN source_key TEXT;
 CREATE UNIQUE INDEX events_source_key ON events(name, source_key) WHERE source_key IS NOT NULL;
 "#,
+    // 3 → 4: templates get a sender and an optional plain-text body, and are
+    // saved with versions like segments; the content map says which
+    // template (and which A/B variants, in what split) each segment gets.
+    r#"
+ALTER TABLE templates ADD COLUMN from_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE templates ADD COLUMN from_address TEXT NOT NULL DEFAULT '';
+ALTER TABLE templates ADD COLUMN text_body TEXT;
+
+CREATE TABLE template_versions (
+    id           INTEGER PRIMARY KEY,
+    template_id  INTEGER NOT NULL REFERENCES templates(id) ON DELETE CASCADE,
+    version      INTEGER NOT NULL,
+    subject      TEXT NOT NULL,
+    preheader    TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    text_body    TEXT,
+    from_name    TEXT NOT NULL,
+    from_address TEXT NOT NULL,
+    saved_at     INTEGER NOT NULL,
+    note         TEXT NOT NULL DEFAULT '',
+    UNIQUE (template_id, version)
+) STRICT;
+
+CREATE TABLE content_map (
+    segment_id  INTEGER NOT NULL REFERENCES segments(id) ON DELETE CASCADE,
+    variant     TEXT NOT NULL,
+    template_id INTEGER NOT NULL REFERENCES templates(id) ON DELETE CASCADE,
+    weight      INTEGER NOT NULL CHECK (weight > 0),
+    PRIMARY KEY (segment_id, variant)
+) STRICT;
+"#,
 ];
 
 /// The schema version this build of Prism writes.
@@ -150,6 +181,8 @@ pub const BROWSABLE_TABLES: &[&str] = &[
     "products",
     "campaigns",
     "templates",
+    "template_versions",
+    "content_map",
     "segments",
     "segment_versions",
     "imports",

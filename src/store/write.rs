@@ -122,9 +122,6 @@ impl Store {
         })
     }
 
-    pub fn insert_template(&self, t: &Template) -> Result<i64> {
-        insert_template(&self.conn, t).map_err(|e| self.err(e))
-    }
 }
 
 pub(crate) enum AddFieldError {
@@ -304,7 +301,7 @@ impl BulkLoad<'_> {
     }
 
     pub fn insert_template(&mut self, t: &Template) -> Result<i64> {
-        insert_template(&self.tx, t).map_err(|e| self.err(e))
+        super::templates::insert_template(&self.tx, t).map_err(|e| self.err(e))
     }
 
     pub fn set_meta(&mut self, key: &str, value: &str) -> Result<()> {
@@ -349,15 +346,6 @@ fn customer_insert_sql(custom: &[FieldDef]) -> String {
         "INSERT INTO customers ({}) VALUES ({marks})",
         cols.join(", ")
     )
-}
-
-fn insert_template(conn: &rusqlite::Connection, t: &Template) -> rusqlite::Result<i64> {
-    conn.execute(
-        "INSERT INTO templates(name, subject, preheader, body, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![t.name, t.subject, t.preheader, t.body, t.updated_at],
-    )?;
-    Ok(conn.last_insert_rowid())
 }
 
 pub(super) fn opt_text(s: &Option<String>) -> Value {

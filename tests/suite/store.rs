@@ -110,6 +110,7 @@ fn every_table_round_trips() {
         preheader: "p".into(),
         body: "<p>b</p>".into(),
         updated_at: 5,
+        ..Template::default()
     };
     let product = Product {
         sku: "SKU-1".into(),
