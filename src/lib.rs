@@ -7,6 +7,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod email;
 pub mod engine;
 pub mod ingest;
 pub mod model;

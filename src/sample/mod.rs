@@ -230,6 +230,7 @@ fn build_into(
     stats.products = cat.products.len() as u64;
     stats.campaigns = cat.campaigns.len() as u64;
     crate::engine::seed::install(&store)?;
+    crate::email::starter::install_sample_content(&store)?;
     store.checkpoint()?;
     drop(store);
     progress.report(1.0, "done");

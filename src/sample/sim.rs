@@ -126,12 +126,14 @@ pub fn catalog(seed: u64, now: i64) -> Catalog {
                 let (theme, subject) = *rng.pick(CAMPAIGN_THEMES);
                 let (category, _, _, _) = *rng.pick(CATEGORIES);
                 let subject = subject.replace("{category}", &category.to_lowercase());
+                // Newsletter on Tuesdays, the VIP offer for members-only
+                // sends, the win-back offer on other Fridays.
                 let template_id = if theme == "Members only" {
-                    3
+                    2
                 } else if wd == 1 {
                     1
                 } else {
-                    2
+                    3
                 };
                 campaigns.push(Campaign {
                     id: format!("CMP-{}", day.format("%Y%m%d")),
@@ -152,40 +154,10 @@ pub fn catalog(seed: u64, now: i64) -> Catalog {
     }
 }
 
+/// The starter templates (ids 1..=5 in a fresh workspace: newsletter,
+/// VIP offer, win-back, abandoned cart, welcome).
 fn sample_templates(now: i64) -> Vec<Template> {
-    let t = |id: i64, name: &str, subject: &str, preheader: &str, body: &str| Template {
-        id,
-        name: name.into(),
-        subject: subject.into(),
-        preheader: preheader.into(),
-        body: body.into(),
-        updated_at: start_of_day(now),
-    };
-    vec![
-        t(
-            1,
-            "Weekly newsletter",
-            "{{first_name}}, this week's picks",
-            "New in {{favorite_category}} and more",
-            "<h1>Hi {{#if first_name}}{{first_name}}{{else}}there{{/if}},</h1>\n\
-             <p>Here is what is new this week.</p>\n\
-             {{#each recommended_products}}<p>{{name}}: {{price}}</p>{{/each}}",
-        ),
-        t(
-            2,
-            "Promotion",
-            "{{#if first_name}}{{first_name}}, {{/if}}a little something for you",
-            "Up to 40% off, this week only",
-            "<h1>Sale</h1>\n<p>{{#if last_order}}Thanks for your last order.{{else}}Your first order ships free.{{/if}}</p>",
-        ),
-        t(
-            3,
-            "Members only",
-            "Early access for our best customers",
-            "You are on the list",
-            "<h1>Dear {{first_name}},</h1>\n<p>As one of our best customers you shop the sale first.</p>",
-        ),
-    ]
+    crate::email::starter::starter_templates(start_of_day(now))
 }
 
 fn random_birth_date(rng: &mut Rng, now: i64) -> NaiveDate {
