@@ -4,6 +4,7 @@
 //! everything else runs here, on the same services the GUI uses.
 
 pub mod bench;
+mod email;
 mod segments;
 
 pub use segments::RuleSource;
@@ -156,6 +157,30 @@ pub enum Command {
         #[command(subcommand)]
         command: segments::ScoreCommand,
     },
+    /// Add, list, show, export or delete email templates.
+    Template {
+        #[command(subcommand)]
+        command: email::TemplateCommand,
+    },
+    /// Show the content map (segment → template and A/B variants), or set
+    /// one segment's template.
+    Map(email::MapArgs),
+    /// Print a customer's render context (the JSON templates see).
+    Context {
+        workspace: PathBuf,
+        /// Workspace id, customer id or email.
+        #[arg(long)]
+        customer: String,
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+    /// Render emails for a segment or a customer into a folder (HTML,
+    /// .eml, text) or one CSV of subject lines.
+    Render(email::RenderArgs),
+    /// QA a template over one customer, a segment, or the whole content
+    /// map; prints `file:line:column: severity: message` and exits 1 on
+    /// errors.
+    Lint(email::LintArgs),
     /// Measure Prism's speed; prints one `name = value unit` per line.
     Bench {
         #[command(subcommand)]
@@ -307,6 +332,15 @@ fn run_command(command: Command) -> ExitCode {
         } => segments::sql(&workspace, &source, as_of, &dialect),
         Command::Segment { command } => segments::segment(command),
         Command::Score { command } => segments::score(command),
+        Command::Template { command } => email::template(command),
+        Command::Map(args) => email::map(args),
+        Command::Context {
+            workspace,
+            customer,
+            as_of,
+        } => email::context(&workspace, &customer, as_of),
+        Command::Render(args) => email::render(args),
+        Command::Lint(args) => email::lint_command(args),
         Command::Bench { what } => bench::run(what),
     };
     match result {
