@@ -6,6 +6,7 @@ mod common;
 mod architecture;
 mod cli;
 mod engine;
+mod email;
 mod engine_differential;
 mod import;
 mod import_fidelity;
