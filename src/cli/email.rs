@@ -156,7 +156,8 @@ fn load_mail(store: &Store, as_of: Option<String>) -> Result<Mail, CliError> {
 /// Reads a template file: UTF-8, within the size limit, or a clear error
 /// naming the file and where.
 pub fn read_template_file(path: &Path) -> Result<String, CliError> {
-    let bytes = std::fs::read(path).map_err(|e| CliError::new(2, format!("{}: {e}", path.display())))?;
+    let bytes =
+        std::fs::read(path).map_err(|e| CliError::new(2, format!("{}: {e}", path.display())))?;
     if bytes.len() > crate::email::ast::MAX_SOURCE {
         return Err(CliError::new(
             2,
@@ -197,7 +198,11 @@ pub fn template(command: TemplateCommand) -> Result<(), CliError> {
             let file_name = file.display().to_string();
             let (mut t, layout) = if partial {
                 let t = Template {
-                    name: file.file_stem().and_then(|s| s.to_str()).unwrap_or("partial").to_string(),
+                    name: file
+                        .file_stem()
+                        .and_then(|s| s.to_str())
+                        .unwrap_or("partial")
+                        .to_string(),
                     body: source,
                     ..Template::default()
                 };
@@ -216,13 +221,20 @@ pub fn template(command: TemplateCommand) -> Result<(), CliError> {
             }
             let mut store = Store::open(&workspace)?;
             let existing: Vec<Template> = store.templates()?;
-            if let Some(old) = existing.iter().find(|o| o.name.eq_ignore_ascii_case(&t.name)) {
+            if let Some(old) = existing
+                .iter()
+                .find(|o| o.name.eq_ignore_ascii_case(&t.name))
+            {
                 t.id = old.id;
             }
             // A template that cannot render is not saved.
             let mut partials: std::collections::HashMap<String, String> = existing
                 .iter()
-                .filter_map(|o| o.name.strip_prefix(PARTIAL_PREFIX).map(|n| (n.to_string(), o.body.clone())))
+                .filter_map(|o| {
+                    o.name
+                        .strip_prefix(PARTIAL_PREFIX)
+                        .map(|n| (n.to_string(), o.body.clone()))
+                })
                 .collect();
             let check = if let Some(p) = t.name.strip_prefix(PARTIAL_PREFIX) {
                 partials.insert(p.to_string(), t.body.clone());
@@ -231,8 +243,14 @@ pub fn template(command: TemplateCommand) -> Result<(), CliError> {
                 Renderer::new(&t, &partials)
             };
             if let Err(findings) = check {
-                let lines: Vec<String> = findings.iter().map(|f| f.display_in(&t.name, &layout)).collect();
-                return Err(CliError::new(2, format!("{file_name}: not saved:\n{}", lines.join("\n"))));
+                let lines: Vec<String> = findings
+                    .iter()
+                    .map(|f| f.display_in(&t.name, &layout))
+                    .collect();
+                return Err(CliError::new(
+                    2,
+                    format!("{file_name}: not saved:\n{}", lines.join("\n")),
+                ));
             }
             let (id, version) = store.transaction(|s| s.save_template(&t, &note))?;
             println!("saved template {:?} (id {id}), version {version}", t.name);
@@ -255,7 +273,14 @@ pub fn template(command: TemplateCommand) -> Result<(), CliError> {
                             .map(|s| format!("{} ({})", s.name, m.variant))
                     })
                     .collect();
-                println!("{}\t{}\t{}\t{}\t{}", t.id, t.name, versions.max(1), t.subject, mapped.join(", "));
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    t.id,
+                    t.name,
+                    versions.max(1),
+                    t.subject,
+                    mapped.join(", ")
+                );
             }
             Ok(())
         }
@@ -293,12 +318,21 @@ pub fn template(command: TemplateCommand) -> Result<(), CliError> {
         } => {
             let mut store = Store::open(&workspace)?;
             let t = find_template(&store, &template, None)?;
-            let used: Vec<MapEntry> = store.content_map()?.into_iter().filter(|m| m.template_id == t.id).collect();
+            let used: Vec<MapEntry> = store
+                .content_map()?
+                .into_iter()
+                .filter(|m| m.template_id == t.id)
+                .collect();
             if !used.is_empty() && !force {
                 let segments = store.segments()?;
                 let names: Vec<String> = used
                     .iter()
-                    .filter_map(|m| segments.iter().find(|s| s.id == m.segment_id).map(|s| s.name.clone()))
+                    .filter_map(|m| {
+                        segments
+                            .iter()
+                            .find(|s| s.id == m.segment_id)
+                            .map(|s| s.name.clone())
+                    })
                     .collect();
                 return Err(CliError::new(
                     2,
@@ -321,11 +355,23 @@ fn find_template(store: &Store, which: &str, version: Option<i64>) -> Result<Tem
     let t = all
         .iter()
         .find(|t| t.name.eq_ignore_ascii_case(which.trim()))
-        .or_else(|| which.trim().parse::<i64>().ok().and_then(|id| all.iter().find(|t| t.id == id)))
+        .or_else(|| {
+            which
+                .trim()
+                .parse::<i64>()
+                .ok()
+                .and_then(|id| all.iter().find(|t| t.id == id))
+        })
         .cloned()
         .ok_or_else(|| {
             let names: Vec<&str> = all.iter().map(|t| t.name.as_str()).collect();
-            CliError::new(2, format!("no template named {which:?} (templates: {})", names.join(", ")))
+            CliError::new(
+                2,
+                format!(
+                    "no template named {which:?} (templates: {})",
+                    names.join(", ")
+                ),
+            )
         })?;
     match version {
         None => Ok(t),
@@ -347,7 +393,11 @@ pub fn map(args: MapArgs) -> Result<(), CliError> {
             .iter()
             .find(|s| s.name.eq_ignore_ascii_case(seg.trim()))
             .ok_or_else(|| CliError::new(2, format!("no segment named {seg:?}")))?;
-        let mut entries: Vec<MapEntry> = store.content_map()?.into_iter().filter(|m| m.segment_id == s.id).collect();
+        let mut entries: Vec<MapEntry> = store
+            .content_map()?
+            .into_iter()
+            .filter(|m| m.segment_id == s.id)
+            .collect();
         let variant = args.variant.clone().unwrap_or_else(|| "A".into());
         if args.clear {
             if args.variant.is_some() {
@@ -381,7 +431,10 @@ pub fn map(args: MapArgs) -> Result<(), CliError> {
     println!("priority\tsegment\tvariant\ttemplate\tweight\trecipients");
     for (k, r) in routes.iter().enumerate() {
         for (v, (name, tid, w)) in r.variants.iter().enumerate() {
-            let n = assigned.iter().filter(|a| a.route == k && a.variant == v).count();
+            let n = assigned
+                .iter()
+                .filter(|a| a.route == k && a.variant == v)
+                .count();
             let t = mail.template_by_id(*tid).map_or("?", |t| t.name.as_str());
             println!("{}\t{}\t{name}\t{t}\t{w}\t{n}", k + 1, r.segment);
         }
@@ -401,16 +454,21 @@ pub fn map(args: MapArgs) -> Result<(), CliError> {
 pub fn context(workspace: &Path, customer: &str, as_of: Option<String>) -> Result<(), CliError> {
     let store = Store::open(workspace)?;
     let mail = load_mail(&store, as_of)?;
-    let row = mail
-        .builder
-        .find(customer)
-        .ok_or_else(|| CliError::new(2, format!("no customer {customer:?} (give a workspace id, customer id or email)")))?;
+    let row = mail.builder.find(customer).ok_or_else(|| {
+        CliError::new(
+            2,
+            format!("no customer {customer:?} (give a workspace id, customer id or email)"),
+        )
+    })?;
     let ctx = mail.builder.build(row);
     println!("{}", serde_json::to_string_pretty(&ctx).unwrap_or_default());
     Ok(())
 }
 
-fn campaign_of(store: &Store, which: Option<&str>) -> Result<Option<crate::model::Campaign>, CliError> {
+fn campaign_of(
+    store: &Store,
+    which: Option<&str>,
+) -> Result<Option<crate::model::Campaign>, CliError> {
     let Some(w) = which else { return Ok(None) };
     store
         .campaigns()?
@@ -421,8 +479,12 @@ fn campaign_of(store: &Store, which: Option<&str>) -> Result<Option<crate::model
 }
 
 pub fn render(args: RenderArgs) -> Result<(), CliError> {
-    let format = Format::parse(&args.format)
-        .ok_or_else(|| CliError::new(2, format!("--format {:?}: use html, eml, text or csv", args.format)))?;
+    let format = Format::parse(&args.format).ok_or_else(|| {
+        CliError::new(
+            2,
+            format!("--format {:?}: use html, eml, text or csv", args.format),
+        )
+    })?;
     if args.template.is_none() && !args.mapped {
         return Err(CliError::new(2, "give --template NAME or --mapped"));
     }
@@ -447,7 +509,9 @@ pub fn render(args: RenderArgs) -> Result<(), CliError> {
         let (folder, rows): (String, Vec<usize>) = match (&args.segment, customer_row) {
             (Some(s), _) => {
                 let seg = mail.segment(s)?;
-                let rows = mail.members_of(seg.id).map(|set| set.iter().take(limit).collect());
+                let rows = mail
+                    .members_of(seg.id)
+                    .map(|set| set.iter().take(limit).collect());
                 (seg.name.clone(), rows.unwrap_or_default())
             }
             (None, Some(r)) => ("customer".into(), vec![r]),
@@ -462,7 +526,10 @@ pub fn render(args: RenderArgs) -> Result<(), CliError> {
     } else {
         let routes = mail.routes();
         if routes.is_empty() {
-            return Err(CliError::new(2, "no segment is mapped to a template; see `prism map`"));
+            return Err(CliError::new(
+                2,
+                "no segment is mapped to a template; see `prism map`",
+            ));
         }
         let mut index: Vec<Vec<usize>> = Vec::new();
         for r in &routes {
@@ -470,18 +537,29 @@ pub fn render(args: RenderArgs) -> Result<(), CliError> {
             for (_, tid, _) in &r.variants {
                 let t = mail
                     .template_by_id(*tid)
-                    .ok_or_else(|| CliError::new(2, format!("{}: mapped template {tid} is missing", r.segment)))?
+                    .ok_or_else(|| {
+                        CliError::new(
+                            2,
+                            format!("{}: mapped template {tid} is missing", r.segment),
+                        )
+                    })?
                     .clone();
                 per.push(renderers.len());
                 renderers.push(mail.renderer(&t)?);
             }
             index.push(per);
         }
-        let want = args.segment.as_ref().map(|s| mail.segment(s).map(|x| x.id)).transpose()?;
+        let want = args
+            .segment
+            .as_ref()
+            .map(|s| mail.segment(s).map(|x| x.id))
+            .transpose()?;
         let mut per_route = vec![0usize; routes.len()];
         for a in mail.assignments(&routes) {
             let route = &routes[a.route];
-            if want.is_some_and(|w| w != route.segment_id) || customer_row.is_some_and(|c| c != a.row) {
+            if want.is_some_and(|w| w != route.segment_id)
+                || customer_row.is_some_and(|c| c != a.row)
+            {
                 continue;
             }
             if per_route[a.route] >= limit {
@@ -493,7 +571,11 @@ pub fn render(args: RenderArgs) -> Result<(), CliError> {
                 renderer: index[a.route][a.variant],
                 row: a.row,
                 segment: route.segment.clone(),
-                variant: if multi { route.variants[a.variant].0.clone() } else { String::new() },
+                variant: if multi {
+                    route.variants[a.variant].0.clone()
+                } else {
+                    String::new()
+                },
             });
         }
         if units.is_empty() && customer_row.is_some() {
@@ -501,7 +583,15 @@ pub fn render(args: RenderArgs) -> Result<(), CliError> {
         }
     }
     let progress = TermProgress::new();
-    let stats = export::export(&mail.builder, &renderers, &units, &args.out, format, args.force, &progress)?;
+    let stats = export::export(
+        &mail.builder,
+        &renderers,
+        &units,
+        &args.out,
+        format,
+        args.force,
+        &progress,
+    )?;
     println!("emails = {}", stats.files);
     println!("bytes = {}", stats.bytes);
     println!("out = {}", args.out.display());
@@ -515,7 +605,11 @@ pub fn lint_command(args: LintArgs) -> Result<(), CliError> {
     let mut reports: Vec<(String, LintReport)> = Vec::new();
     let customer_row = match &args.customer {
         None => None,
-        Some(c) => Some(mail.builder.find(c).ok_or_else(|| CliError::new(2, format!("no customer {c:?}")))?),
+        Some(c) => Some(
+            mail.builder
+                .find(c)
+                .ok_or_else(|| CliError::new(2, format!("no customer {c:?}")))?,
+        ),
     };
     let rows_of = |segment: Option<&str>| -> Result<Vec<usize>, CliError> {
         if let Some(r) = customer_row {
@@ -524,7 +618,10 @@ pub fn lint_command(args: LintArgs) -> Result<(), CliError> {
         match segment {
             Some(s) => {
                 let seg = mail.segment(s)?;
-                Ok(mail.members_of(seg.id).map(|b| b.iter().collect()).unwrap_or_default())
+                Ok(mail
+                    .members_of(seg.id)
+                    .map(|b| b.iter().collect())
+                    .unwrap_or_default())
             }
             None => Ok(Vec::new()),
         }
@@ -553,13 +650,21 @@ pub fn lint_command(args: LintArgs) -> Result<(), CliError> {
             let assigned = mail.assignments(&routes);
             let mut order: Vec<(i64, Vec<usize>, Vec<String>)> = Vec::new();
             for (k, r) in routes.iter().enumerate() {
-                if args.segment.as_ref().is_some_and(|s| !s.eq_ignore_ascii_case(&r.segment)) {
+                if args
+                    .segment
+                    .as_ref()
+                    .is_some_and(|s| !s.eq_ignore_ascii_case(&r.segment))
+                {
                     continue;
                 }
                 for (v, (_, tid, _)) in r.variants.iter().enumerate() {
                     let rows = assigned
                         .iter()
-                        .filter(|a| a.route == k && a.variant == v && customer_row.is_none_or(|c| c == a.row))
+                        .filter(|a| {
+                            a.route == k
+                                && a.variant == v
+                                && customer_row.is_none_or(|c| c == a.row)
+                        })
                         .map(|a| a.row);
                     match order.iter_mut().find(|(t, _, _)| t == tid) {
                         Some((_, all, segs)) => {
@@ -577,7 +682,10 @@ pub fn lint_command(args: LintArgs) -> Result<(), CliError> {
             }
             if order.is_empty() {
                 if args.segment.is_some() {
-                    return Err(CliError::new(2, "that segment is not mapped to a template; give --template"));
+                    return Err(CliError::new(
+                        2,
+                        "that segment is not mapped to a template; give --template",
+                    ));
                 }
                 for t in &mail.templates {
                     reports.push((String::new(), run(t, &[])));
@@ -593,8 +701,16 @@ pub fn lint_command(args: LintArgs) -> Result<(), CliError> {
                 println!("{}", f.display(&r.template));
             }
         }
-        let warnings = r.findings.iter().filter(|f| f.severity == crate::email::Severity::Warning).count();
-        let over = if segment.is_empty() { String::new() } else { format!(" ({segment})") };
+        let warnings = r
+            .findings
+            .iter()
+            .filter(|f| f.severity == crate::email::Severity::Warning)
+            .count();
+        let over = if segment.is_empty() {
+            String::new()
+        } else {
+            format!(" ({segment})")
+        };
         eprintln!(
             "{}: {} members{over}, {} errors, {warnings} warnings",
             r.template,

@@ -54,7 +54,10 @@ pub enum Cond {
     Path(AbsPath),
     /// A subexpression such as `(gt orders.count 3)`, as source text; only
     /// meaningful at the top level (`root` true).
-    Expr { source: String, root: bool },
+    Expr {
+        source: String,
+        root: bool,
+    },
     Literal(Json),
     Other,
 }
@@ -155,15 +158,21 @@ impl<'a> Walker<'a> {
                 TemplateElement::Expression(h) => self.expression(h, pos, scopes, false),
                 TemplateElement::HtmlExpression(h) => self.expression(h, pos, scopes, true),
                 TemplateElement::HelperBlock(h) => self.block(h, part, pos, scopes, pb.clone()),
-                TemplateElement::PartialExpression(d) => self.partial(d, None, part, pos, scopes, pb.clone()),
+                TemplateElement::PartialExpression(d) => {
+                    self.partial(d, None, part, pos, scopes, pb.clone())
+                }
                 TemplateElement::PartialBlock(d) => {
-                    let block = d.template.as_ref().map(|b| (b, part.to_string(), scopes.to_vec()));
+                    let block = d
+                        .template
+                        .as_ref()
+                        .map(|b| (b, part.to_string(), scopes.to_vec()));
                     self.partial(d, block, part, pos, scopes, pb.clone())
                 }
                 _ => {
                     self.out.push(Item::Problem {
                         pos,
-                        message: "decorators (`{{* …}}`) are not supported in email templates".into(),
+                        message: "decorators (`{{* …}}`) are not supported in email templates"
+                            .into(),
                     });
                 }
             }
@@ -182,7 +191,10 @@ impl<'a> Walker<'a> {
             rest = r;
         }
         let scope = &scopes[level];
-        let explicit_this = rest == "this" || rest.starts_with("this.") || rest.starts_with("this/") || rest.starts_with("./");
+        let explicit_this = rest == "this"
+            || rest.starts_with("this.")
+            || rest.starts_with("this/")
+            || rest.starts_with("./");
         let rest = rest
             .strip_prefix("this")
             .map(|r| r.trim_start_matches(['.', '/']))
@@ -190,9 +202,7 @@ impl<'a> Walker<'a> {
             .or_else(|| rest.strip_prefix("./"))
             .unwrap_or(rest);
         let segs = split(rest);
-        if !explicit_this
-            && let Some(Seg::Key(first)) = segs.first()
-        {
+        if !explicit_this && let Some(Seg::Key(first)) = segs.first() {
             if let Some(bp) = scope.block_params.get(first) {
                 let mut p = bp.clone();
                 p.extend(segs[1..].iter().cloned());
@@ -215,13 +225,17 @@ impl<'a> Walker<'a> {
 
     fn param_path(&self, p: &Parameter, scopes: &[Scope]) -> Option<(AbsPath, String)> {
         match p {
-            Parameter::Path(Path::Relative((_, raw))) => self.resolve(raw, scopes).map(|a| (a, raw.clone())),
+            Parameter::Path(Path::Relative((_, raw))) => {
+                self.resolve(raw, scopes).map(|a| (a, raw.clone()))
+            }
             _ => None,
         }
     }
 
     fn guarded(&self, p: &AbsPath) -> bool {
-        self.guards.iter().any(|g| p.starts_with(g) && !g.is_empty())
+        self.guards
+            .iter()
+            .any(|g| p.starts_with(g) && !g.is_empty())
     }
 
     fn var(&mut self, p: &Parameter, pos: &Pos, scopes: &[Scope], guarded: bool, triple: bool) {
@@ -239,7 +253,9 @@ impl<'a> Walker<'a> {
                 }
             }
             Parameter::Subexpression(s) => {
-                if let TemplateElement::Expression(h) | TemplateElement::HelperBlock(h) = s.as_element() {
+                if let TemplateElement::Expression(h) | TemplateElement::HelperBlock(h) =
+                    s.as_element()
+                {
                     self.call(h, pos, scopes, false);
                 }
             }
@@ -279,7 +295,14 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn block(&mut self, h: &HelperTemplate, part: &str, pos: Pos, scopes: &[Scope], pb: PartialBlock<'_>) {
+    fn block(
+        &mut self,
+        h: &HelperTemplate,
+        part: &str,
+        pos: Pos,
+        scopes: &[Scope],
+        pb: PartialBlock<'_>,
+    ) {
         let name = match &h.name {
             Parameter::Name(n) => n.clone(),
             Parameter::Path(p) => raw_of(p).to_string(),
@@ -333,12 +356,17 @@ impl<'a> Walker<'a> {
                     base.push(Seg::Items);
                     let mut s = scopes.to_vec();
                     let mut bp = HashMap::new();
-                    if let Some(BlockParam::Single(Parameter::Name(n)) | BlockParam::Pair((Parameter::Name(n), _))) =
-                        &h.block_param
+                    if let Some(
+                        BlockParam::Single(Parameter::Name(n))
+                        | BlockParam::Pair((Parameter::Name(n), _)),
+                    ) = &h.block_param
                     {
                         bp.insert(n.clone(), base.clone());
                     }
-                    let mut inherited = scopes.last().map(|s| s.block_params.clone()).unwrap_or_default();
+                    let mut inherited = scopes
+                        .last()
+                        .map(|s| s.block_params.clone())
+                        .unwrap_or_default();
                     inherited.extend(bp);
                     s.push(Scope {
                         base,
@@ -354,7 +382,10 @@ impl<'a> Walker<'a> {
                     s.push(Scope {
                         base: p.clone(),
                         aliases: HashMap::new(),
-                        block_params: scopes.last().map(|s| s.block_params.clone()).unwrap_or_default(),
+                        block_params: scopes
+                            .last()
+                            .map(|s| s.block_params.clone())
+                            .unwrap_or_default(),
                     });
                     self.guards.push(p.clone());
                     self.template(t, part, &s, pb.clone());
@@ -396,7 +427,8 @@ impl<'a> Walker<'a> {
             _ => {
                 self.out.push(Item::Problem {
                     pos,
-                    message: "partial names must be written out (`{{> name}}`), not computed".into(),
+                    message: "partial names must be written out (`{{> name}}`), not computed"
+                        .into(),
                 });
                 return;
             }
@@ -528,14 +560,22 @@ pub fn compile(source: &str) -> Result<Template, (usize, usize, String)> {
     for (k, &b) in bytes.iter().enumerate() {
         if b == b'{' && bytes.get(k + 1) == Some(&b'{') {
             let next = bytes.get(k + 2).copied();
-            let next = if next == Some(b'~') { bytes.get(k + 3).copied() } else { next };
+            let next = if next == Some(b'~') {
+                bytes.get(k + 3).copied()
+            } else {
+                next
+            };
             match next {
                 Some(b'#') => depth += 1,
                 Some(b'/') => depth = depth.saturating_sub(1),
                 _ => {}
             }
             if depth > MAX_DEPTH {
-                return Err((line, col, format!("blocks are nested more than {MAX_DEPTH} deep")));
+                return Err((
+                    line,
+                    col,
+                    format!("blocks are nested more than {MAX_DEPTH} deep"),
+                ));
             }
         }
         if b == b'\n' {

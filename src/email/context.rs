@@ -205,7 +205,10 @@ impl ContextBuilder {
 
         let catalog = store.products()?;
         let products: Vec<Json> = catalog.iter().map(|p| product_json(p, &shop_url)).collect();
-        let prices = catalog.iter().map(|p| p.price.unwrap_or(f64::NAN)).collect();
+        let prices = catalog
+            .iter()
+            .map(|p| p.price.unwrap_or(f64::NAN))
+            .collect();
         let mut product_by_code = HashMap::new();
         for (i, p) in catalog.iter().enumerate() {
             if let Some(code) = data.strings.lookup(&p.sku) {
@@ -230,7 +233,11 @@ impl ContextBuilder {
             }
         }
         let mut top_sellers: Vec<usize> = (0..catalog.len()).filter(|&i| sold[i] > 0).collect();
-        top_sellers.sort_by(|&a, &b| sold[b].cmp(&sold[a]).then(catalog[a].sku.cmp(&catalog[b].sku)));
+        top_sellers.sort_by(|&a, &b| {
+            sold[b]
+                .cmp(&sold[a])
+                .then(catalog[a].sku.cmp(&catalog[b].sku))
+        });
         let mut top_by_category: HashMap<String, Vec<usize>> = HashMap::new();
         for &i in &top_sellers {
             if let Some(c) = &catalog[i].category {
@@ -339,7 +346,11 @@ impl ContextBuilder {
             .join(" ");
         m.insert(
             "full_name".into(),
-            if full.is_empty() { Json::Null } else { Json::String(full) },
+            if full.is_empty() {
+                Json::Null
+            } else {
+                Json::String(full)
+            },
         );
         if self.needs.custom {
             m.insert("custom".into(), Json::Object(custom));
@@ -351,7 +362,9 @@ impl ContextBuilder {
             let names = self.segments_of(i);
             m.insert(
                 "segment".into(),
-                names.first().map_or(Json::Null, |n| Json::String(n.to_string())),
+                names
+                    .first()
+                    .map_or(Json::Null, |n| Json::String(n.to_string())),
             );
             m.insert(
                 "segments".into(),
@@ -386,7 +399,10 @@ impl ContextBuilder {
             "unsubscribe_url".into(),
             Json::String(format!("{}/unsubscribe?c={who}", self.shop_url)),
         );
-        m.insert("cart_url".into(), Json::String(format!("{}/cart?c={who}", self.shop_url)));
+        m.insert(
+            "cart_url".into(),
+            Json::String(format!("{}/cart?c={who}", self.shop_url)),
+        );
         m.insert(
             "preferences_url".into(),
             Json::String(format!("{}/preferences?c={who}", self.shop_url)),
@@ -400,11 +416,7 @@ impl ContextBuilder {
         let num = |v: f64| if v.is_nan() { Json::Null } else { json!(v) };
         let mut scores = Map::new();
         for (name, sets) in &self.scores {
-            let total: i64 = sets
-                .iter()
-                .filter(|(_, s)| s.get(i))
-                .map(|(p, _)| *p)
-                .sum();
+            let total: i64 = sets.iter().filter(|(_, s)| s.get(i)).map(|(p, _)| *p).sum();
             scores.insert(name.clone(), json!(total));
         }
         json!({
@@ -527,7 +539,11 @@ impl ContextBuilder {
         });
         let mut out: Vec<usize> = Vec::with_capacity(RECOMMENDATIONS);
         for (code, _) in score {
-            let Some(top) = data.strings.get(code).and_then(|c| self.top_by_category.get(c)) else {
+            let Some(top) = data
+                .strings
+                .get(code)
+                .and_then(|c| self.top_by_category.get(c))
+            else {
                 continue;
             };
             let mut from_here = 0;

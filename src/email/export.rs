@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::Value as Json;
 
+use super::EmailError;
 use super::context::ContextBuilder;
 use super::render::{Rendered, Renderer};
-use super::EmailError;
 use crate::progress::Progress;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -72,17 +72,31 @@ pub fn slug(s: &str) -> String {
         }
     }
     let out = out.trim_end_matches('-').to_string();
-    if out.is_empty() { "segment".into() } else { out.chars().take(80).collect() }
+    if out.is_empty() {
+        "segment".into()
+    } else {
+        out.chars().take(80).collect()
+    }
 }
 
 fn file_stem(external_id: &str, id: i64) -> String {
     let s: String = external_id
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(100)
         .collect();
     let s = s.trim_start_matches('.').to_string();
-    if s.is_empty() { format!("customer-{id}") } else { s }
+    if s.is_empty() {
+        format!("customer-{id}")
+    } else {
+        s
+    }
 }
 
 /// An `.eml` message: multipart/alternative with text and HTML parts,
@@ -100,7 +114,10 @@ pub fn eml(r: &Rendered, to: Option<&str>, date: i64, message_id: &str) -> Resul
         m = m.to(to);
     }
     if !r.preheader.is_empty() {
-        m = m.header("X-Preheader", mail_builder::headers::text::Text::new(r.preheader.clone()));
+        m = m.header(
+            "X-Preheader",
+            mail_builder::headers::text::Text::new(r.preheader.clone()),
+        );
     }
     m.write_to_vec().map_err(|e| e.to_string())
 }
@@ -116,7 +133,10 @@ fn check_target(out: &Path, force: bool) -> Result<(), EmailError> {
     match std::fs::metadata(out) {
         Err(_) => Ok(()),
         Ok(m) if m.is_dir() => {
-            let empty = std::fs::read_dir(out).map_err(|e| EmailError::io(out, e))?.next().is_none();
+            let empty = std::fs::read_dir(out)
+                .map_err(|e| EmailError::io(out, e))?
+                .next()
+                .is_none();
             if empty || force {
                 Ok(())
             } else {
@@ -136,7 +156,10 @@ fn check_target(out: &Path, force: bool) -> Result<(), EmailError> {
 
 fn temp_sibling(out: &Path) -> PathBuf {
     let name = out.file_name().and_then(|n| n.to_str()).unwrap_or("export");
-    let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let parent = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     parent.join(format!(".{name}.partial-{}", std::process::id()))
 }
 
@@ -219,14 +242,21 @@ fn write_csv(
     let file = std::fs::File::create(tmp).map_err(|e| EmailError::io(tmp, e))?;
     let mut w = std::io::BufWriter::new(file);
     let io = |e| EmailError::io(tmp, e);
-    writeln!(w, "customer_id,external_id,email,segment,variant,template,subject,preheader").map_err(io)?;
+    writeln!(
+        w,
+        "customer_id,external_id,email,segment,variant,template,subject,preheader"
+    )
+    .map_err(io)?;
     let mut stats = ExportStats::default();
     for (k, u) in units.iter().enumerate() {
         if k % 1000 == 0 {
             if progress.is_cancelled() {
                 return Err(EmailError::Cancelled);
             }
-            progress.report(k as f32 / units.len().max(1) as f32, &format!("{k} of {} subjects", units.len()));
+            progress.report(
+                k as f32 / units.len().max(1) as f32,
+                &format!("{k} of {} subjects", units.len()),
+            );
         }
         let r = &renderers[u.renderer];
         let ctx = builder.build(u.row);
@@ -330,11 +360,16 @@ fn write_files(
                         let (id, _, email) = member_ids(&ctx);
                         let body: Vec<u8> = match format {
                             Format::Html => r.render(ctx)?.html.into_bytes(),
-                            Format::Text => r.render_with_text(ctx)?.text.unwrap_or_default().into_bytes(),
+                            Format::Text => r
+                                .render_with_text(ctx)?
+                                .text
+                                .unwrap_or_default()
+                                .into_bytes(),
                             _ => {
                                 let out = r.render_with_text(ctx)?;
                                 let mid = format!("{id}.{}.{as_of}@{domain}", r.template.id);
-                                eml(&out, email.as_deref(), as_of, &mid).map_err(|e| EmailError::io(path, e))?
+                                eml(&out, email.as_deref(), as_of, &mid)
+                                    .map_err(|e| EmailError::io(path, e))?
                             }
                         };
                         bytes.fetch_add(body.len(), Ordering::Relaxed);
@@ -346,7 +381,10 @@ fn write_files(
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(EmailError::Invalid("an export thread failed".into()))))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(EmailError::Invalid("an export thread failed".into())))
+            })
             .collect()
     });
     for r in results {

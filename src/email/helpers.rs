@@ -9,17 +9,41 @@ use serde_json::Value as Json;
 
 /// The helpers Prism adds, with a one-line usage each (for docs and lint).
 pub const HELPERS: [(&str, &str); 11] = [
-    ("currency", "{{currency price}} or {{currency price \"EUR\"}}: 1,234.50 with the shop's currency"),
-    ("number", "{{number x}} or {{number x 2}}: thousands separators, optional decimals"),
-    ("date", "{{date orders.last_at \"%-d %B %Y\"}}: a date or time, formatted (strftime)"),
-    ("default", "{{default first_name \"there\"}}: the value, or the fallback when it is empty"),
-    ("pluralize", "{{pluralize orders.count \"order\"}} or with a plural: the word for the count"),
+    (
+        "currency",
+        "{{currency price}} or {{currency price \"EUR\"}}: 1,234.50 with the shop's currency",
+    ),
+    (
+        "number",
+        "{{number x}} or {{number x 2}}: thousands separators, optional decimals",
+    ),
+    (
+        "date",
+        "{{date orders.last_at \"%-d %B %Y\"}}: a date or time, formatted (strftime)",
+    ),
+    (
+        "default",
+        "{{default first_name \"there\"}}: the value, or the fallback when it is empty",
+    ),
+    (
+        "pluralize",
+        "{{pluralize orders.count \"order\"}} or with a plural: the word for the count",
+    ),
     ("capitalize", "{{capitalize city}}: first letter upper case"),
     ("upper", "{{upper x}}"),
     ("lower", "{{lower x}}"),
-    ("truncate", "{{truncate name 40}}: at most 40 characters, with an ellipsis"),
-    ("in_segment", "{{#if (in_segment \"VIP\")}}: whether the customer is in the saved segment"),
-    ("json", "{{json this}}: the value as JSON text (for debugging)"),
+    (
+        "truncate",
+        "{{truncate name 40}}: at most 40 characters, with an ellipsis",
+    ),
+    (
+        "in_segment",
+        "{{#if (in_segment \"VIP\")}}: whether the customer is in the saved segment",
+    ),
+    (
+        "json",
+        "{{json this}}: the value as JSON text (for debugging)",
+    ),
 ];
 
 /// The built-in Handlebars helpers templates may use.
@@ -218,7 +242,11 @@ impl HelperDef for Default {
     ) -> Result<ScopedJson<'rc>, RenderError> {
         need(h, 2)?;
         let v = param(h, 0);
-        derived(if is_empty(v) { param(h, 1).clone() } else { v.clone() })
+        derived(if is_empty(v) {
+            param(h, 1).clone()
+        } else {
+            v.clone()
+        })
     }
 }
 
@@ -256,7 +284,10 @@ pub fn plural(word: &str) -> String {
         && !lower.ends_with("uy")
     {
         format!("{}ies", &word[..word.len() - 1])
-    } else if ["s", "x", "z", "ch", "sh"].iter().any(|e| lower.ends_with(e)) {
+    } else if ["s", "x", "z", "ch", "sh"]
+        .iter()
+        .any(|e| lower.ends_with(e))
+    {
         format!("{word}es")
     } else {
         format!("{word}s")

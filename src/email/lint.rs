@@ -60,12 +60,18 @@ pub struct LintReport {
 
 impl LintReport {
     pub fn errors(&self) -> usize {
-        self.findings.iter().filter(|f| f.severity == Severity::Error).count()
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count()
     }
 
     /// The findings as `file:line:col: severity: message` lines.
     pub fn lines(&self) -> Vec<String> {
-        self.findings.iter().map(|f| f.display(&self.template)).collect()
+        self.findings
+            .iter()
+            .map(|f| f.display(&self.template))
+            .collect()
     }
 }
 
@@ -138,12 +144,22 @@ pub fn lint(
     for (_, items) in &r.items {
         for it in items {
             match it {
-                Item::Var { path, raw, pos, guarded, .. } => {
+                Item::Var {
+                    path,
+                    raw,
+                    pos,
+                    guarded,
+                    ..
+                } => {
                     if shape_at(shape, path).is_none() {
                         findings.push(Finding::at(
                             pos,
                             Severity::Error,
-                            format!("unknown variable {raw:?}{}{}", resolved(raw, path), suggest(shape, path)),
+                            format!(
+                                "unknown variable {raw:?}{}{}",
+                                resolved(raw, path),
+                                suggest(shape, path)
+                            ),
                         ));
                         continue;
                     }
@@ -160,27 +176,40 @@ pub fn lint(
                     }
                     e.covered &= *guarded;
                 }
-                Item::Block { helper, cond, pos, has_inverse } => {
+                Item::Block {
+                    helper,
+                    cond,
+                    pos,
+                    has_inverse,
+                } => {
                     let (condition, kind) = match cond {
                         Cond::Path(p) => {
                             if shape_at(shape, p).is_none() {
                                 findings.push(Finding::at(
                                     pos,
                                     Severity::Error,
-                                    format!("unknown variable {:?} in {{{{#{helper}}}}}{}", path_text(p), suggest(shape, p)),
+                                    format!(
+                                        "unknown variable {:?} in {{{{#{helper}}}}}{}",
+                                        path_text(p),
+                                        suggest(shape, p)
+                                    ),
                                 ));
                                 continue;
                             }
                             (path_text(p), Some(ProbeKind::Path(p.clone())))
                         }
-                        Cond::Expr { source, root } => {
-                            (source.clone(), root.then(|| ProbeKind::Expr(source.clone())))
-                        }
+                        Cond::Expr { source, root } => (
+                            source.clone(),
+                            root.then(|| ProbeKind::Expr(source.clone())),
+                        ),
                         Cond::Literal(v) => (v.to_string(), None),
                         Cond::Other => ("…".into(), None),
                     };
                     if let Some(kind) = kind {
-                        probes.push(Probe { stat: branches.len(), kind });
+                        probes.push(Probe {
+                            stat: branches.len(),
+                            kind,
+                        });
                     }
                     branches.push(BranchStat {
                         helper: helper.clone(),
@@ -221,10 +250,16 @@ pub fn lint(
     probe_reg.register_escape_fn(handlebars::no_escape);
     for (k, p) in probes.iter().enumerate() {
         if let ProbeKind::Expr(src) = &p.kind {
-            let _ = probe_reg.register_template_string(&format!("p{k}"), format!("{{{{#if {src}}}}}1{{{{/if}}}}"));
+            let _ = probe_reg.register_template_string(
+                &format!("p{k}"),
+                format!("{{{{#if {src}}}}}1{{{{/if}}}}"),
+            );
         }
     }
-    let var_list: Vec<(AbsPath, bool)> = vars.keys().map(|p| (p.clone(), p.contains(&Seg::Items))).collect();
+    let var_list: Vec<(AbsPath, bool)> = vars
+        .keys()
+        .map(|p| (p.clone(), p.contains(&Seg::Items)))
+        .collect();
     let n = rows.len();
     let done = AtomicUsize::new(0);
     let threads = if n >= 2_000 { 2 } else { 1 };
@@ -245,16 +280,30 @@ pub fn lint(
                             }
                             let d = done.fetch_add(512.min(part.len() - k), Ordering::Relaxed);
                             if t == 0 {
-                                progress.report(d as f32 / n as f32, &format!("linting {d} of {n} members"));
+                                progress.report(
+                                    d as f32 / n as f32,
+                                    &format!("linting {d} of {n} members"),
+                                );
                             }
                         }
-                        acc.member(r, builder, row, var_list, probes, probe_reg, k < LINK_SAMPLE / threads);
+                        acc.member(
+                            r,
+                            builder,
+                            row,
+                            var_list,
+                            probes,
+                            probe_reg,
+                            k < LINK_SAMPLE / threads,
+                        );
                     }
                     acc
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Partial::new(0, 0))).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Partial::new(0, 0)))
+            .collect()
     });
     let mut total = Partial::new(var_list.len(), probes.len());
     for p in results {
@@ -291,16 +340,28 @@ pub fn lint(
             }
         }
         for b in &branches {
-            let (Some(then), Some(other)) = (b.then_reached, b.else_reached) else { continue };
-            let (yes, no) = if b.helper == "unless" { (other, then) } else { (then, other) };
+            let (Some(then), Some(other)) = (b.then_reached, b.else_reached) else {
+                continue;
+            };
+            let (yes, no) = if b.helper == "unless" {
+                (other, then)
+            } else {
+                (then, other)
+            };
             let label = format!("{{{{#{} {}}}}}", b.helper, b.condition);
             if yes == 0 {
-                findings.push(Finding::at(&b.pos, Severity::Warning, format!("{label}: no member reaches this branch")));
+                findings.push(Finding::at(
+                    &b.pos,
+                    Severity::Warning,
+                    format!("{label}: no member reaches this branch"),
+                ));
             } else if no == 0 && b.has_inverse {
                 findings.push(Finding::at(
                     &b.pos,
                     Severity::Info,
-                    format!("{label}: every member reaches this branch; its {{{{else}}}} is never shown"),
+                    format!(
+                        "{label}: every member reaches this branch; its {{{{else}}}} is never shown"
+                    ),
                 ));
             } else if no == 0 {
                 findings.push(Finding::at(
@@ -337,7 +398,10 @@ pub fn lint(
                 line: 1,
                 col: 1,
                 severity: Severity::Warning,
-                message: format!("in the rendered email: {msg} ({count} of {} members checked)", total.link_checked),
+                message: format!(
+                    "in the rendered email: {msg} ({count} of {} members checked)",
+                    total.link_checked
+                ),
             });
         }
         for e in total.render_errors.iter().take(5) {
@@ -351,7 +415,13 @@ pub fn lint(
         }
     }
     findings.sort_by(|a, b| {
-        (a.part != "body", &a.part, a.line, a.col, a.severity).cmp(&(b.part != "body", &b.part, b.line, b.col, b.severity))
+        (a.part != "body", &a.part, a.line, a.col, a.severity).cmp(&(
+            b.part != "body",
+            &b.part,
+            b.line,
+            b.col,
+            b.severity,
+        ))
     });
     findings.dedup();
     progress.report(1.0, "done");
@@ -369,14 +439,22 @@ fn percent(a: usize, b: usize) -> String {
         return "0%".into();
     }
     let p = 100.0 * a as f64 / b as f64;
-    if p > 0.0 && p < 1.0 { format!("{p:.2}%") } else { format!("{p:.0}%") }
+    if p > 0.0 && p < 1.0 {
+        format!("{p:.2}%")
+    } else {
+        format!("{p:.0}%")
+    }
 }
 
 /// " (recommended_products[].colour)" when the path a variable resolves to
 /// says more than how it was written.
 fn resolved(raw: &str, path: &AbsPath) -> String {
     let text = path_text(path);
-    if text == raw { String::new() } else { format!(" ({text})") }
+    if text == raw {
+        String::new()
+    } else {
+        format!(" ({text})")
+    }
 }
 
 /// ", did you mean first_name?" for a near miss.
@@ -501,7 +579,9 @@ impl Partial {
         let ctx = Context::from(data);
         for (k, p) in probes.iter().enumerate() {
             if let ProbeKind::Expr(_) = p.kind {
-                let yes = probe_reg.render_with_context(&format!("p{k}"), &ctx).is_ok_and(|s| s == "1");
+                let yes = probe_reg
+                    .render_with_context(&format!("p{k}"), &ctx)
+                    .is_ok_and(|s| s == "1");
                 self.then_hits[k] += usize::from(yes);
                 self.else_hits[k] += usize::from(!yes);
             }
@@ -558,15 +638,29 @@ pub fn placeholder_href(href: &str) -> Option<&'static str> {
         .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or(""))
         .unwrap_or("");
     let host = host.trim_start_matches("www.");
-    if ["example.com", "example.org", "example.net", "localhost", "127.0.0.1"]
-        .iter()
-        .any(|p| host == *p || host.ends_with(&format!(".{p}")))
+    if [
+        "example.com",
+        "example.org",
+        "example.net",
+        "localhost",
+        "127.0.0.1",
+    ]
+    .iter()
+    .any(|p| host == *p || host.ends_with(&format!(".{p}")))
     {
         return Some("a placeholder domain");
     }
-    if ["yourdomain", "your-domain", "yoursite", "todo", "lorem", "{{", "}}"]
-        .iter()
-        .any(|p| h.contains(p))
+    if [
+        "yourdomain",
+        "your-domain",
+        "yoursite",
+        "todo",
+        "lorem",
+        "{{",
+        "}}",
+    ]
+    .iter()
+    .any(|p| h.contains(p))
     {
         return Some("a placeholder URL");
     }
@@ -583,14 +677,20 @@ pub fn html_checks(src: &str, part: &str, rendered: bool) -> Vec<Finding> {
         let start = at + k;
         at = start + 1;
         let rest = &lower[start + 1..];
-        let tag = if rest.starts_with("img") && rest[3..].starts_with(|c: char| c.is_whitespace() || c == '>' || c == '/') {
+        let tag = if rest.starts_with("img")
+            && rest[3..].starts_with(|c: char| c.is_whitespace() || c == '>' || c == '/')
+        {
             "img"
-        } else if rest.starts_with('a') && rest[1..].starts_with(|c: char| c.is_whitespace() || c == '>') {
+        } else if rest.starts_with('a')
+            && rest[1..].starts_with(|c: char| c.is_whitespace() || c == '>')
+        {
             "a"
         } else {
             continue;
         };
-        let Some(end) = tag_end(&src[start..]) else { break };
+        let Some(end) = tag_end(&src[start..]) else {
+            break;
+        };
         let text = &src[start..start + end];
         let attrs = attributes(text);
         let (line, col) = line_col(src, start);
@@ -613,7 +713,9 @@ pub fn html_checks(src: &str, part: &str, rendered: bool) -> Vec<Finding> {
                         if rendered {
                             "an image has no alt text".into()
                         } else {
-                            format!("image {what:?} has no alt text (use alt=\"\" for a decorative image)")
+                            format!(
+                                "image {what:?} has no alt text (use alt=\"\" for a decorative image)"
+                            )
                         },
                     );
                 }
@@ -663,7 +765,10 @@ fn tag_end(s: &str) -> Option<usize> {
 
 fn attributes(tag: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    let inner = tag.trim_start_matches('<').trim_end_matches('>').trim_end_matches('/');
+    let inner = tag
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .trim_end_matches('/');
     let b = inner.as_bytes();
     // Skip the tag name.
     let mut k = inner.find(|c: char| c.is_whitespace()).unwrap_or(b.len());
@@ -685,11 +790,15 @@ fn attributes(tag: &str) -> Vec<(String, String)> {
             k += 1;
             if k < b.len() && (b[k] == b'"' || b[k] == b'\'') {
                 let q = b[k];
-                let end = inner[k + 1..].find(q as char).map_or(b.len(), |e| k + 1 + e);
+                let end = inner[k + 1..]
+                    .find(q as char)
+                    .map_or(b.len(), |e| k + 1 + e);
                 value = inner[k + 1..end.min(b.len())].to_string();
                 k = end + 1;
             } else {
-                let end = inner[k..].find(|c: char| c.is_whitespace()).map_or(b.len(), |e| k + e);
+                let end = inner[k..]
+                    .find(|c: char| c.is_whitespace())
+                    .map_or(b.len(), |e| k + e);
                 value = inner[k..end].to_string();
                 k = end;
             }
@@ -735,4 +844,3 @@ pub fn edge_cases(builder: &ContextBuilder, rows: &[usize]) -> Vec<(&'static str
 pub fn lint_static(r: &Renderer, builder: &ContextBuilder, shape: &Shape) -> LintReport {
     lint(r, builder, &[], shape, &crate::progress::NoProgress)
 }
-

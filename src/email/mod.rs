@@ -121,7 +121,13 @@ impl Layout {
     }
 
     /// File, line and column of a part's line and column.
-    pub fn place(&self, template: &str, part: &str, line: usize, col: usize) -> (String, usize, usize) {
+    pub fn place(
+        &self,
+        template: &str,
+        part: &str,
+        line: usize,
+        col: usize,
+    ) -> (String, usize, usize) {
         if let Some(p) = part.strip_prefix("partials/") {
             return (format!("partials/{p}.hbs"), line, col);
         }

@@ -26,7 +26,14 @@ pub struct Rendered {
 }
 
 /// The parts of a template, as lint and messages name them.
-pub const PARTS: [&str; 6] = ["subject", "preheader", "from_name", "from_address", "body", "text"];
+pub const PARTS: [&str; 6] = [
+    "subject",
+    "preheader",
+    "from_name",
+    "from_address",
+    "body",
+    "text",
+];
 
 /// A template compiled with the partials it uses, ready to render any
 /// number of contexts (from any number of threads).
@@ -92,10 +99,14 @@ impl Renderer {
         }
         let mut parts: Vec<(String, Hbs)> = Vec::new();
         for part in PARTS {
-            let Some(src) = part_source(t, part) else { continue };
+            let Some(src) = part_source(t, part) else {
+                continue;
+            };
             match ast::compile(src) {
                 Ok(tpl) => parts.push((part.to_string(), tpl)),
-                Err((line, col, message)) => findings.push(Finding::error(part, line, col, message)),
+                Err((line, col, message)) => {
+                    findings.push(Finding::error(part, line, col, message))
+                }
             }
         }
         let lookup = |n: &str| compiled.get(n);
@@ -138,14 +149,23 @@ impl Renderer {
                             findings.push(Finding::at(
                                 pos,
                                 Severity::Error,
-                                format!("no partial named {name:?} (partials: {})", known.join(", ")),
+                                format!(
+                                    "no partial named {name:?} (partials: {})",
+                                    known.join(", ")
+                                ),
                             ));
                         }
                     }
                     Item::Problem { pos, message } => {
                         findings.push(Finding::at(pos, Severity::Error, message.clone()))
                     }
-                    Item::Var { path, pos, triple, raw, .. } => {
+                    Item::Var {
+                        path,
+                        pos,
+                        triple,
+                        raw,
+                        ..
+                    } => {
                         if *triple {
                             findings.push(Finding::at(
                                 pos,
@@ -160,7 +180,10 @@ impl Renderer {
                             _ => dynamic = true,
                         }
                     }
-                    Item::Block { cond: ast::Cond::Path(p), .. } => match p.first() {
+                    Item::Block {
+                        cond: ast::Cond::Path(p),
+                        ..
+                    } => match p.first() {
                         Some(Seg::Key(k)) => {
                             keys.insert(k.clone());
                         }
@@ -199,15 +222,20 @@ impl Renderer {
     }
 
     fn part(&self, part: &str, ctx: &Context) -> Result<String, EmailError> {
-        let reg = if part == "body" { &self.html } else { &self.plain };
+        let reg = if part == "body" {
+            &self.html
+        } else {
+            &self.plain
+        };
         if !reg.has_template(part) {
             return Ok(String::new());
         }
-        reg.render_with_context(part, ctx).map_err(|e| EmailError::Render {
-            template: self.template.name.clone(),
-            part: part.to_string(),
-            message: e.to_string(),
-        })
+        reg.render_with_context(part, ctx)
+            .map_err(|e| EmailError::Render {
+                template: self.template.name.clone(),
+                part: part.to_string(),
+                message: e.to_string(),
+            })
     }
 
     /// Renders the subject line only.
@@ -267,7 +295,10 @@ pub fn with_preheader(html: &str, preheader: &str) -> String {
         // Padding so that inboxes do not pull body text into the preview.
         "&#847;&zwnj;&nbsp;".repeat(30)
     );
-    let lower = html.get(..html.len().min(4096)).unwrap_or(html).to_ascii_lowercase();
+    let lower = html
+        .get(..html.len().min(4096))
+        .unwrap_or(html)
+        .to_ascii_lowercase();
     match lower.find("<body") {
         Some(at) => match html[at..].find('>') {
             Some(end) => {
@@ -329,7 +360,11 @@ impl html2text::render::TextDecorator for MailText {
     fn decorate_image(&mut self, _src: &str, title: &str) -> (String, ()) {
         // A linked image (a logo, a product photo) reads as its alt text;
         // a decorative one is not text at all.
-        let text = if self.links.is_empty() { String::new() } else { title.to_string() };
+        let text = if self.links.is_empty() {
+            String::new()
+        } else {
+            title.to_string()
+        };
         (text, ())
     }
     fn header_prefix(&self, _level: usize) -> String {

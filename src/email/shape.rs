@@ -25,7 +25,12 @@ pub enum Shape {
 }
 
 fn obj(fields: &[(&str, Shape)]) -> Shape {
-    Shape::Object(fields.iter().map(|(n, s)| (n.to_string(), s.clone())).collect())
+    Shape::Object(
+        fields
+            .iter()
+            .map(|(n, s)| (n.to_string(), s.clone()))
+            .collect(),
+    )
 }
 
 /// A product, as `cart`, `recommended_products` and `last_order.product`
@@ -172,10 +177,12 @@ impl Shape {
             (Shape::Nullable(s), v) => s.check(v, path),
             (Shape::Object(_) | Shape::List(_) | Shape::Map(_), Json::Null) => bad("a value"),
             (_, Json::Null) => None,
-            (Shape::Text, Json::String(_)) | (Shape::Number, Json::Number(_)) | (Shape::Bool, Json::Bool(_)) => None,
-            (Shape::Time, Json::String(s)) => {
-                chrono::DateTime::parse_from_rfc3339(s).is_err().then(|| format!("{path}: {s:?} is not RFC 3339"))
-            }
+            (Shape::Text, Json::String(_))
+            | (Shape::Number, Json::Number(_))
+            | (Shape::Bool, Json::Bool(_)) => None,
+            (Shape::Time, Json::String(s)) => chrono::DateTime::parse_from_rfc3339(s)
+                .is_err()
+                .then(|| format!("{path}: {s:?} is not RFC 3339")),
             (Shape::Date, Json::String(s)) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
                 .is_err()
                 .then(|| format!("{path}: {s:?} is not YYYY-MM-DD")),
@@ -198,7 +205,9 @@ impl Shape {
                 .iter()
                 .enumerate()
                 .find_map(|(i, v)| s.check(v, &format!("{path}[{i}]"))),
-            (Shape::Map(s), Json::Object(m)) => m.iter().find_map(|(k, v)| s.check(v, &format!("{path}.{k}"))),
+            (Shape::Map(s), Json::Object(m)) => m
+                .iter()
+                .find_map(|(k, v)| s.check(v, &format!("{path}.{k}"))),
             (Shape::Text, _) => bad("text"),
             (Shape::Number, _) => bad("a number"),
             (Shape::Bool, _) => bad("true or false"),

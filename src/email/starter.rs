@@ -4,20 +4,35 @@
 //! lines between `---` lines (name, subject, preheader, from_name,
 //! from_address). Partials are plain Handlebars files.
 
-use crate::model::Template;
 use super::Layout;
+use crate::model::Template;
 
 /// The built-in partials every template can use, by name.
 pub const PARTIALS: [(&str, &str); 6] = [
-    ("layout", include_str!("../../assets/templates/partials/layout.hbs")),
-    ("header", include_str!("../../assets/templates/partials/header.hbs")),
-    ("hero", include_str!("../../assets/templates/partials/hero.hbs")),
+    (
+        "layout",
+        include_str!("../../assets/templates/partials/layout.hbs"),
+    ),
+    (
+        "header",
+        include_str!("../../assets/templates/partials/header.hbs"),
+    ),
+    (
+        "hero",
+        include_str!("../../assets/templates/partials/hero.hbs"),
+    ),
     (
         "product_grid",
         include_str!("../../assets/templates/partials/product_grid.hbs"),
     ),
-    ("cta", include_str!("../../assets/templates/partials/cta.hbs")),
-    ("footer", include_str!("../../assets/templates/partials/footer.hbs")),
+    (
+        "cta",
+        include_str!("../../assets/templates/partials/cta.hbs"),
+    ),
+    (
+        "footer",
+        include_str!("../../assets/templates/partials/footer.hbs"),
+    ),
 ];
 
 /// The starter template files, in the order the sample workspace stores
@@ -39,7 +54,10 @@ pub const STARTERS: [(&str, &str); 5] = [
         "abandoned_cart.html",
         include_str!("../../assets/templates/abandoned_cart.html"),
     ),
-    ("welcome.html", include_str!("../../assets/templates/welcome.html")),
+    (
+        "welcome.html",
+        include_str!("../../assets/templates/welcome.html"),
+    ),
 ];
 
 /// The body of a built-in partial.

@@ -9,11 +9,11 @@ use crate::engine::{Bitset, Engine, Schema, schema_of};
 use crate::model::{MapEntry, SegmentRecord, Template};
 use crate::store::Store;
 
+use super::EmailError;
 use super::context::ContextBuilder;
 use super::mapping::{self, Assignment, Route};
 use super::render::Renderer;
 use super::shape::{Shape, context_shape};
-use super::EmailError;
 
 /// Templates whose name starts with this are partials (`partial:header`
 /// overrides the built-in header).
@@ -68,12 +68,20 @@ impl Mail {
         self.templates
             .iter()
             .find(|t| t.name.eq_ignore_ascii_case(w))
-            .or_else(|| w.parse::<i64>().ok().and_then(|id| self.templates.iter().find(|t| t.id == id)))
+            .or_else(|| {
+                w.parse::<i64>()
+                    .ok()
+                    .and_then(|id| self.templates.iter().find(|t| t.id == id))
+            })
             .ok_or_else(|| {
                 let names: Vec<&str> = self.templates.iter().map(|t| t.name.as_str()).collect();
                 EmailError::Invalid(format!(
                     "no template named {w:?} (templates: {})",
-                    if names.is_empty() { "none".into() } else { names.join(", ") }
+                    if names.is_empty() {
+                        "none".into()
+                    } else {
+                        names.join(", ")
+                    }
                 ))
             })
     }
@@ -98,7 +106,10 @@ impl Mail {
             .find(|s| s.name.eq_ignore_ascii_case(n))
             .ok_or_else(|| {
                 let names: Vec<&str> = self.segments.iter().map(|s| s.name.as_str()).collect();
-                EmailError::Invalid(format!("no segment named {n:?} (segments: {})", names.join(", ")))
+                EmailError::Invalid(format!(
+                    "no segment named {n:?} (segments: {})",
+                    names.join(", ")
+                ))
             })
     }
 

@@ -231,7 +231,10 @@ impl Store {
     /// Run it inside [`Store::transaction`] to make it one change.
     pub fn set_segment_content(&self, segment_id: i64, variants: &[MapEntry]) -> Result<()> {
         self.conn
-            .execute("DELETE FROM content_map WHERE segment_id = ?1", [segment_id])
+            .execute(
+                "DELETE FROM content_map WHERE segment_id = ?1",
+                [segment_id],
+            )
             .map_err(|e| self.err(e))?;
         for v in variants {
             if v.weight == 0 {

@@ -121,7 +121,6 @@ impl Store {
             AddFieldError::Sqlite(e) => self.err(e),
         })
     }
-
 }
 
 pub(crate) enum AddFieldError {

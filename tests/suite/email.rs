@@ -14,7 +14,9 @@ use prism::email::shape::context_shape;
 use prism::email::starter::{parse_template_file, starter_templates};
 use prism::email::{EmailError, Mail, Renderer, Severity};
 use prism::engine::Engine;
-use prism::model::{Customer, Event, FieldType, FieldValue, MapEntry, Product, SegmentRecord, Template};
+use prism::model::{
+    Customer, Event, FieldType, FieldValue, MapEntry, Product, SegmentRecord, Template,
+};
 use prism::progress::{CancelFlag, NoProgress, Progress};
 use prism::store::Store;
 
@@ -38,7 +40,13 @@ fn run_ok(cmd: &mut Command) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn ev(name: &str, time: &str, value: Option<f64>, product: Option<&str>, category: Option<&str>) -> Event {
+fn ev(
+    name: &str,
+    time: &str,
+    value: Option<f64>,
+    product: Option<&str>,
+    category: Option<&str>,
+) -> Event {
     Event {
         name: name.into(),
         time: ts(time),
@@ -80,7 +88,9 @@ pub const RTL_CITY: &str = "القاهرة";
 fn email_workspace(dir: &Path) -> PathBuf {
     let path = dir.join("mail.prism");
     let mut store = Store::create(&path).unwrap();
-    store.add_custom_field("tier", FieldType::Text, "Tier").unwrap();
+    store
+        .add_custom_field("tier", FieldType::Text, "Tier")
+        .unwrap();
     let products = [
         ("P-MUG", "Stoneware Mug", "Kitchen", 18.0),
         ("P-POT", "Tea Pot", "Kitchen", 42.5),
@@ -93,28 +103,94 @@ fn email_workspace(dir: &Path) -> PathBuf {
         (
             person("M1", Some("Mia"), "mia@x.com", Some("Oslo")),
             vec![
-                ev("order", "2026-09-01 10:00", Some(18.0), Some("P-MUG"), Some("Kitchen")),
-                ev("order", "2026-10-01 10:00", Some(42.5), Some("P-POT"), Some("Kitchen")),
-                ev("product_view", "2026-10-20 10:00", None, Some("P-BAG"), Some("Bags")),
-                ev("add_to_cart", "2026-09-15 10:00", None, Some("P-LAMP"), Some("Home")),
-                ev("add_to_cart", "2026-10-25 10:00", None, Some("P-BAG"), Some("Bags")),
-                ev("add_to_cart", "2026-10-26 10:00", None, Some("P-LAMP"), Some("Home")),
+                ev(
+                    "order",
+                    "2026-09-01 10:00",
+                    Some(18.0),
+                    Some("P-MUG"),
+                    Some("Kitchen"),
+                ),
+                ev(
+                    "order",
+                    "2026-10-01 10:00",
+                    Some(42.5),
+                    Some("P-POT"),
+                    Some("Kitchen"),
+                ),
+                ev(
+                    "product_view",
+                    "2026-10-20 10:00",
+                    None,
+                    Some("P-BAG"),
+                    Some("Bags"),
+                ),
+                ev(
+                    "add_to_cart",
+                    "2026-09-15 10:00",
+                    None,
+                    Some("P-LAMP"),
+                    Some("Home"),
+                ),
+                ev(
+                    "add_to_cart",
+                    "2026-10-25 10:00",
+                    None,
+                    Some("P-BAG"),
+                    Some("Bags"),
+                ),
+                ev(
+                    "add_to_cart",
+                    "2026-10-26 10:00",
+                    None,
+                    Some("P-LAMP"),
+                    Some("Home"),
+                ),
             ],
         ),
         (
             person("M2", None, "m2@x.com", None),
-            vec![ev("order", "2026-10-10 10:00", Some(25.0), Some("P-BAG"), Some("Bags"))],
+            vec![ev(
+                "order",
+                "2026-10-10 10:00",
+                Some(25.0),
+                Some("P-BAG"),
+                Some("Bags"),
+            )],
         ),
         (
             hostile,
-            vec![ev("order", "2026-10-11 10:00", Some(18.0), Some("P-MUG"), Some("Kitchen"))],
+            vec![ev(
+                "order",
+                "2026-10-11 10:00",
+                Some(18.0),
+                Some("P-MUG"),
+                Some("Kitchen"),
+            )],
         ),
         (
             person("M4", Some("Noor"), "noor@x.com", Some("Lyon")),
             vec![
-                ev("order", "2026-10-12 10:00", Some(18.0), Some("P-MUG"), Some("Kitchen")),
-                ev("order", "2026-10-13 10:00", Some(42.5), Some("P-POT"), Some("Kitchen")),
-                ev("order", "2026-10-14 10:00", Some(25.0), Some("P-BAG"), Some("Bags")),
+                ev(
+                    "order",
+                    "2026-10-12 10:00",
+                    Some(18.0),
+                    Some("P-MUG"),
+                    Some("Kitchen"),
+                ),
+                ev(
+                    "order",
+                    "2026-10-13 10:00",
+                    Some(42.5),
+                    Some("P-POT"),
+                    Some("Kitchen"),
+                ),
+                ev(
+                    "order",
+                    "2026-10-14 10:00",
+                    Some(25.0),
+                    Some("P-BAG"),
+                    Some("Bags"),
+                ),
             ],
         ),
         (person("M5", Some("Sam"), "sam@x.com", Some("Rome")), vec![]),
@@ -145,7 +221,10 @@ fn email_workspace(dir: &Path) -> PathBuf {
         ]}})
         .to_string()
     };
-    for (name, rule) in [("Buyers", orders("at_least", 1)), ("Everyone else", orders("equals", 0))] {
+    for (name, rule) in [
+        ("Buyers", orders("at_least", 1)),
+        ("Everyone else", orders("equals", 0)),
+    ] {
         store
             .save_segment(&SegmentRecord {
                 name: name.into(),
@@ -171,7 +250,9 @@ fn mail(path: &Path) -> Mail {
 }
 
 fn row(m: &Mail, ext: &str) -> usize {
-    m.builder.find(ext).unwrap_or_else(|| panic!("no customer {ext}"))
+    m.builder
+        .find(ext)
+        .unwrap_or_else(|| panic!("no customer {ext}"))
 }
 
 #[test]
@@ -186,7 +267,12 @@ fn context_follows_its_documented_shape_and_the_data() {
     let mia = m.builder.build(row(&m, "M1"));
     // The cart holds what was added after the last order, newest first,
     // each product once.
-    let cart: Vec<&str> = mia["cart"].as_array().unwrap().iter().map(|p| p["sku"].as_str().unwrap()).collect();
+    let cart: Vec<&str> = mia["cart"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["sku"].as_str().unwrap())
+        .collect();
     assert_eq!(cart, ["P-LAMP", "P-BAG"]);
     assert_eq!(mia["cart_total"], 1275.0);
     assert_eq!(mia["orders"]["count"], 2);
@@ -203,7 +289,11 @@ fn context_follows_its_documented_shape_and_the_data() {
         .iter()
         .map(|p| p["sku"].as_str().unwrap())
         .collect();
-    assert_eq!(recs, ["P-BAG"], "Mia bought the mug and the pot; the tote is the only other seller");
+    assert_eq!(
+        recs,
+        ["P-BAG"],
+        "Mia bought the mug and the pot; the tote is the only other seller"
+    );
     let noor = m.builder.build(row(&m, "M4"));
     assert_eq!(noor["recommended_products"], serde_json::json!([]));
     assert_eq!(noor["cart"], serde_json::json!([]));
@@ -226,7 +316,12 @@ fn context_as_of_an_earlier_time_sees_only_the_past() {
     let b = ContextBuilder::new(&store, engine, &schema, ts("2026-09-20")).unwrap();
     let mia = b.build(b.find("M1").unwrap());
     assert_eq!(mia["orders"]["count"], 1);
-    let cart: Vec<&str> = mia["cart"].as_array().unwrap().iter().map(|p| p["sku"].as_str().unwrap()).collect();
+    let cart: Vec<&str> = mia["cart"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["sku"].as_str().unwrap())
+        .collect();
     assert_eq!(cart, ["P-LAMP"]);
 }
 
@@ -266,31 +361,53 @@ fn starter_templates_render_as_the_golden_files() {
             }
         }
     }
-    assert!(mismatched.is_empty(), "renders differ from {mismatched:?}; run with PRISM_UPDATE_GOLDEN=1 to accept");
+    assert!(
+        mismatched.is_empty(),
+        "renders differ from {mismatched:?}; run with PRISM_UPDATE_GOLDEN=1 to accept"
+    );
 
     // What the golden files must show, independently of their bytes.
     let welcome_m2 = render(&m, "Welcome", "M2");
-    assert!(welcome_m2.html.contains("Hi there,"), "a missing first name falls back");
+    assert!(
+        welcome_m2.html.contains("Hi there,"),
+        "a missing first name falls back"
+    );
     assert_eq!(welcome_m2.subject, "Welcome to Lumen & Loom, friend");
     let cart_m1 = render(&m, "Abandoned cart", "M1");
     assert_eq!(cart_m1.subject, "You left 2 items in your cart");
     assert!(cart_m1.html.contains("Brass Lamp") && cart_m1.html.contains("$1,275.00"));
     let cart_m4 = render(&m, "Abandoned cart", "M4");
     assert_eq!(cart_m4.subject, "Still looking, Noor?");
-    assert!(!cart_m4.html.contains("Popular right now"), "no recommendations: no empty product grid");
+    assert!(
+        !cart_m4.html.contains("Popular right now"),
+        "no recommendations: no empty product grid"
+    );
     assert!(cart_m4.html.contains("Still looking?"));
     let win_m5 = render(&m, "Win-back", "M5");
     assert!(win_m5.html.contains("15% off your first order"));
     let win_m1 = render(&m, "Win-back", "M1");
-    assert!(win_m1.html.contains("Your last order was on 1 October 2026"));
+    assert!(
+        win_m1
+            .html
+            .contains("Your last order was on 1 October 2026")
+    );
     let vip_m1 = render(&m, "VIP offer", "M1");
     assert!(vip_m1.html.contains("placed 2 orders"), "{}", vip_m1.html);
     let vip_m2 = render(&m, "VIP offer", "M2");
-    assert!(vip_m2.html.contains("placed 1 order with"), "pluralize: one order");
+    assert!(
+        vip_m2.html.contains("placed 1 order with"),
+        "pluralize: one order"
+    );
     // The preheader is the first, hidden text of the body.
-    assert!(win_m1.html.contains("display:none") && win_m1.html.contains("It has been a while. Here is"));
+    assert!(
+        win_m1.html.contains("display:none")
+            && win_m1.html.contains("It has been a while. Here is")
+    );
     assert!(win_m1.text.as_deref().unwrap().contains("Hi Mia,"));
-    assert!(!win_m1.text.as_deref().unwrap().contains('─'), "text parts have no drawn tables");
+    assert!(
+        !win_m1.text.as_deref().unwrap().contains('─'),
+        "text parts have no drawn tables"
+    );
 }
 
 #[test]
@@ -298,11 +415,22 @@ fn customer_data_is_escaped_and_kept_whole() {
     let dir = tempfile::tempdir().unwrap();
     let m = mail(&email_workspace(dir.path()));
     let out = render(&m, "Welcome", "M3");
-    assert!(!out.html.contains("<script>"), "customer data reached the HTML unescaped");
-    assert!(out.html.contains("&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;Bo&quot; 😀"), "{}", out.html);
+    assert!(
+        !out.html.contains("<script>"),
+        "customer data reached the HTML unescaped"
+    );
+    assert!(
+        out.html
+            .contains("&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;Bo&quot; 😀"),
+        "{}",
+        out.html
+    );
     assert!(out.html.contains(RTL_CITY));
     // The subject is a header, not HTML: the text as written, on one line.
-    assert_eq!(out.subject, format!("Welcome to Lumen & Loom, {HOSTILE_NAME}"));
+    assert_eq!(
+        out.subject,
+        format!("Welcome to Lumen & Loom, {HOSTILE_NAME}")
+    );
     let t = Template {
         name: "Long".into(),
         subject: "{{last_name}}\r\nBcc: someone@else.com".into(),
@@ -311,7 +439,10 @@ fn customer_data_is_escaped_and_kept_whole() {
     };
     let r = Renderer::new(&t, &HashMap::new()).unwrap();
     let out = r.render(m.builder.build(row(&m, "M3"))).unwrap();
-    assert!(!out.subject.contains('\n') && !out.subject.contains('\r'), "no header injection");
+    assert!(
+        !out.subject.contains('\n') && !out.subject.contains('\r'),
+        "no header injection"
+    );
     assert!(out.html.contains(&"L".repeat(5000)));
     assert!(out.html.contains("<p>LLLLLLLLL…</p>"));
 }
@@ -330,7 +461,12 @@ fn lint_finds_every_planted_problem() {
     let Err(EmailError::Template { findings, .. }) = m.renderer(&t) else {
         panic!("a triple-stash of customer data must be refused");
     };
-    assert!(findings.iter().any(|f| f.line == 8 && f.message.contains("unescaped")), "{findings:?}");
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.line == 8 && f.message.contains("unescaped")),
+        "{findings:?}"
+    );
     // Without it, lint over every customer finds the rest.
     let mut t2 = t.clone();
     t2.body = t2.body.replace("{{{first_name}}}", "{{first_name}}");
@@ -339,26 +475,63 @@ fn lint_finds_every_planted_problem() {
     let report = lint::lint(&r, &m.builder, &rows, &m.shape, &NoProgress);
     let lines = report.lines();
     let has = |needle: &str| lines.iter().any(|l| l.contains(needle));
-    assert!(has("Planted.html:9:10: error: unknown variable \"frist_name\""), "{lines:#?}");
+    assert!(
+        has("Planted.html:9:10: error: unknown variable \"frist_name\""),
+        "{lines:#?}"
+    );
     assert!(has("did you mean \"first_name\""), "{lines:#?}");
-    assert!(has("Planted.html:17:43: error: unknown variable \"colour\""), "{lines:#?}");
-    assert!(has("Planted.html:10:16: warning: city is empty for 1 of 5 members"), "{lines:#?}");
-    assert!(has("Planted.html:11:1: warning: image \"https://lumenandloom.shop/hero.jpg\" has no alt text"), "{lines:#?}");
-    assert!(has("Planted.html:12:1: warning: a link has no href"), "{lines:#?}");
-    assert!(has("Planted.html:13:1: warning: a link goes to href=\"#\""), "{lines:#?}");
-    assert!(has("Planted.html:14:1: warning: a link goes to a placeholder domain"), "{lines:#?}");
-    assert!(has("Planted.html:15:4: warning: first_name is empty for 1 of 5 members"), "{lines:#?}");
-    assert!(!lines.iter().any(|l| l.contains("in the rendered email")), "the sources already show these: {lines:#?}");
-    assert!(has("Planted.html:3:10: warning: the subject is longer than 60 characters"), "{lines:#?}");
+    assert!(
+        has("Planted.html:17:43: error: unknown variable \"colour\""),
+        "{lines:#?}"
+    );
+    assert!(
+        has("Planted.html:10:16: warning: city is empty for 1 of 5 members"),
+        "{lines:#?}"
+    );
+    assert!(
+        has(
+            "Planted.html:11:1: warning: image \"https://lumenandloom.shop/hero.jpg\" has no alt text"
+        ),
+        "{lines:#?}"
+    );
+    assert!(
+        has("Planted.html:12:1: warning: a link has no href"),
+        "{lines:#?}"
+    );
+    assert!(
+        has("Planted.html:13:1: warning: a link goes to href=\"#\""),
+        "{lines:#?}"
+    );
+    assert!(
+        has("Planted.html:14:1: warning: a link goes to a placeholder domain"),
+        "{lines:#?}"
+    );
+    assert!(
+        has("Planted.html:15:4: warning: first_name is empty for 1 of 5 members"),
+        "{lines:#?}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.contains("in the rendered email")),
+        "the sources already show these: {lines:#?}"
+    );
+    assert!(
+        has("Planted.html:3:10: warning: the subject is longer than 60 characters"),
+        "{lines:#?}"
+    );
     // Nobody's cart is non-empty... except Mia's: lint Noor and Sam only.
     let few = vec![row(&m, "M4"), row(&m, "M5")];
     let report = lint::lint(&r, &m.builder, &few, &m.shape, &NoProgress);
     assert!(
-        report.lines().iter().any(|l| l.contains("Planted.html:16:1: warning: {{#if cart}}: no member reaches this branch")),
+        report.lines().iter().any(|l| l
+            .contains("Planted.html:16:1: warning: {{#if cart}}: no member reaches this branch")),
         "{:#?}",
         report.lines()
     );
-    let cart = report.branches.iter().find(|b| b.condition == "cart").unwrap();
+    let cart = report
+        .branches
+        .iter()
+        .find(|b| b.condition == "cart")
+        .unwrap();
     assert_eq!((cart.then_reached, cart.else_reached), (Some(0), Some(2)));
     let city = report.vars.iter().find(|v| v.path == "city").unwrap();
     assert_eq!((city.empty, city.of, city.covered), (0, 2, false));
@@ -366,7 +539,10 @@ fn lint_finds_every_planted_problem() {
     // The subject's `default` covers its own use only; the body's bare
     // use is the one reported.
     assert!(!name.covered);
-    assert_eq!((name.pos.part.as_str(), name.pos.line, name.pos.col), ("body", 8, 4));
+    assert_eq!(
+        (name.pos.part.as_str(), name.pos.line, name.pos.col),
+        ("body", 8, 4)
+    );
 }
 
 #[test]
@@ -383,7 +559,10 @@ fn starter_templates_lint_clean_over_the_sample_workspace() {
     let m = mail(&path);
     let routes = m.routes();
     assert_eq!(routes.len(), 7, "every seed segment is mapped");
-    assert!(routes.iter().any(|r| r.variants.len() == 2), "the sample shows an A/B test");
+    assert!(
+        routes.iter().any(|r| r.variants.len() == 2),
+        "the sample shows an A/B test"
+    );
     let assigned = m.assignments(&routes);
     assert!(!assigned.is_empty());
     let shape = context_shape(&m.engine.data.fields);
@@ -420,12 +599,18 @@ fn bad_templates_get_a_clear_error_with_line_and_column() {
             Err(f) => f.iter().map(|f| f.display(&t.name)).collect(),
         }
     };
-    let e = err(&body("<p>ok</p>\n<p>{{#if first_name}}unclosed</p>\n"), &none);
+    let e = err(
+        &body("<p>ok</p>\n<p>{{#if first_name}}unclosed</p>\n"),
+        &none,
+    );
     assert!(e[0].starts_with("Bad.html:"), "{e:?}");
     let e = err(&body("<p>\n  {{shout first_name}}</p>"), &none);
     assert_eq!(e, ["Bad.html:9:3: error: unknown helper \"shout\""]);
     let e = err(&body("{{> nowhere}}"), &none);
-    assert!(e[0].starts_with("Bad.html:8:1: error: no partial named \"nowhere\""), "{e:?}");
+    assert!(
+        e[0].starts_with("Bad.html:8:1: error: no partial named \"nowhere\""),
+        "{e:?}"
+    );
     let mut loops = HashMap::new();
     loops.insert("loop".to_string(), "<p>{{> loop}}</p>".to_string());
     let e = err(&body("{{> loop}}"), &loops);
@@ -442,7 +627,10 @@ fn bad_templates_get_a_clear_error_with_line_and_column() {
     let t = body("{{date as_of \"%Q %\"}}");
     let r = Renderer::new(&t, &none).unwrap();
     let failed = r.render(serde_json::json!({"as_of": "2026-11-01T00:00:00Z"}));
-    assert!(matches!(failed, Err(EmailError::Render { .. })), "{failed:?}");
+    assert!(
+        matches!(failed, Err(EmailError::Render { .. })),
+        "{failed:?}"
+    );
 }
 
 #[test]
@@ -451,20 +639,45 @@ fn template_add_refuses_bad_files_and_keeps_the_workspace() {
     let ws = email_workspace(dir.path());
     let before = Store::open(&ws).unwrap().templates().unwrap();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/email");
-    let out = prism().args(["template", "add"]).arg(&ws).arg(fixtures.join("latin1.html")).output().unwrap();
+    let out = prism()
+        .args(["template", "add"])
+        .arg(&ws)
+        .arg(fixtures.join("latin1.html"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let msg = String::from_utf8_lossy(&out.stderr);
-    assert!(msg.contains("latin1.html:1:15: the file is not UTF-8"), "{msg}");
-    let out = prism().args(["template", "add"]).arg(&ws).arg(fixtures.join("planted.html")).output().unwrap();
+    assert!(
+        msg.contains("latin1.html:1:15: the file is not UTF-8"),
+        "{msg}"
+    );
+    let out = prism()
+        .args(["template", "add"])
+        .arg(&ws)
+        .arg(fixtures.join("planted.html"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let msg = String::from_utf8_lossy(&out.stderr);
-    assert!(msg.contains("Planted.html:15:4: error:") && msg.contains("not saved"), "{msg}");
+    assert!(
+        msg.contains("Planted.html:15:4: error:") && msg.contains("not saved"),
+        "{msg}"
+    );
     let big = dir.path().join("big.html");
     std::fs::write(&big, "x".repeat(5 << 20)).unwrap();
-    let out = prism().args(["template", "add"]).arg(&ws).arg(&big).output().unwrap();
+    let out = prism()
+        .args(["template", "add"])
+        .arg(&ws)
+        .arg(&big)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("limited to 1 MB"));
-    assert_eq!(Store::open(&ws).unwrap().templates().unwrap(), before, "nothing was saved");
+    assert_eq!(
+        Store::open(&ws).unwrap().templates().unwrap(),
+        before,
+        "nothing was saved"
+    );
 
     // A good file saves; saving again makes a new version; export and
     // show give it back.
@@ -474,7 +687,10 @@ fn template_add_refuses_bad_files_and_keeps_the_workspace() {
     let again = run_ok(prism().args(["template", "add"]).arg(&ws).arg(&good));
     assert!(again.contains("version 2"), "{again}");
     let shown = run_ok(prism().args(["template", "show"]).arg(&ws).arg("Hello"));
-    assert!(shown.contains("subject: Hi {{default first_name \"you\"}}") && shown.contains("<p>Hello {{first_name}}</p>"));
+    assert!(
+        shown.contains("subject: Hi {{default first_name \"you\"}}")
+            && shown.contains("<p>Hello {{first_name}}</p>")
+    );
     let list = run_ok(prism().args(["template", "list"]).arg(&ws));
     assert!(list.contains("Hello\t2\t"), "{list}");
     run_ok(prism().args(["template", "delete"]).arg(&ws).arg("Hello"));
@@ -483,17 +699,25 @@ fn template_add_refuses_bad_files_and_keeps_the_workspace() {
 
 #[test]
 fn variants_are_stable_and_split_by_weight() {
-    let a: Vec<usize> = (0..20_000).map(|id| variant_for(id, 7, &[50, 50])).collect();
-    let b: Vec<usize> = (0..20_000).map(|id| variant_for(id, 7, &[50, 50])).collect();
+    let a: Vec<usize> = (0..20_000)
+        .map(|id| variant_for(id, 7, &[50, 50]))
+        .collect();
+    let b: Vec<usize> = (0..20_000)
+        .map(|id| variant_for(id, 7, &[50, 50]))
+        .collect();
     assert_eq!(a, b);
     let share_b = a.iter().filter(|&&v| v == 1).count() as f64 / a.len() as f64;
     assert!((share_b - 0.5).abs() < 0.02, "{share_b}");
-    let c: Vec<usize> = (0..20_000).map(|id| variant_for(id, 7, &[90, 10])).collect();
+    let c: Vec<usize> = (0..20_000)
+        .map(|id| variant_for(id, 7, &[90, 10]))
+        .collect();
     let share = c.iter().filter(|&&v| v == 1).count() as f64 / c.len() as f64;
     assert!((share - 0.1).abs() < 0.01, "{share}");
     // Fixed values: assignments never move between versions of Prism.
     assert_eq!(
-        (0..8).map(|id| variant_for(id, 3, &[1, 1])).collect::<Vec<_>>(),
+        (0..8)
+            .map(|id| variant_for(id, 3, &[1, 1]))
+            .collect::<Vec<_>>(),
         [1, 0, 0, 1, 0, 0, 1, 0]
     );
 }
@@ -502,14 +726,35 @@ fn variants_are_stable_and_split_by_weight() {
 fn map_edits_and_exclusive_assignment_follow_priority() {
     let dir = tempfile::tempdir().unwrap();
     let ws = email_workspace(dir.path());
-    let shown = run_ok(prism().arg("map").arg(&ws).args(["--segment", "Buyers", "--template", "VIP offer", "--as-of", AS_OF]));
+    let shown = run_ok(prism().arg("map").arg(&ws).args([
+        "--segment",
+        "Buyers",
+        "--template",
+        "VIP offer",
+        "--as-of",
+        AS_OF,
+    ]));
     assert!(shown.contains("1\tBuyers\tA\tVIP offer\t1\t4"), "{shown}");
     let shown = run_ok(prism().arg("map").arg(&ws).args([
-        "--segment", "Buyers", "--template", "Newsletter", "--variant", "B", "--weight", "3", "--as-of", AS_OF,
+        "--segment",
+        "Buyers",
+        "--template",
+        "Newsletter",
+        "--variant",
+        "B",
+        "--weight",
+        "3",
+        "--as-of",
+        AS_OF,
     ]));
     assert!(shown.contains("Buyers\tB\tNewsletter\t3"), "{shown}");
     assert!(shown.contains("not mapped: Everyone else"), "{shown}");
-    let out = prism().arg("map").arg(&ws).args(["--segment", "Buyers", "--template", "Nope"]).output().unwrap();
+    let out = prism()
+        .arg("map")
+        .arg(&ws)
+        .args(["--segment", "Buyers", "--template", "Nope"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let store = Store::open(&ws).unwrap();
     let map = store.content_map().unwrap();
@@ -529,8 +774,16 @@ fn map_edits_and_exclusive_assignment_follow_priority() {
     let assigned = m.assignments(&routes);
     assert_eq!(assigned.len(), 4, "four buyers");
     let mut seen = std::collections::HashSet::new();
-    assert!(assigned.iter().all(|a| seen.insert(a.row)), "one message per customer");
-    run_ok(prism().arg("map").arg(&ws).args(["--segment", "Buyers", "--clear"]));
+    assert!(
+        assigned.iter().all(|a| seen.insert(a.row)),
+        "one message per customer"
+    );
+    run_ok(
+        prism()
+            .arg("map")
+            .arg(&ws)
+            .args(["--segment", "Buyers", "--clear"]),
+    );
     assert!(Store::open(&ws).unwrap().content_map().unwrap().is_empty());
 }
 
@@ -561,17 +814,24 @@ fn exports_are_whole_or_absent() {
     let m = mail(&email_workspace(dir.path()));
     let (rs, us) = units(&m);
     let out = dir.path().join("out");
-    let stats = export::export(&m.builder, &rs, &us, &out, Format::Html, false, &NoProgress).unwrap();
+    let stats =
+        export::export(&m.builder, &rs, &us, &out, Format::Html, false, &NoProgress).unwrap();
     assert_eq!(stats.files, 5);
     let mut files: Vec<String> = std::fs::read_dir(out.join("all-of-them"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
         .collect();
     files.sort();
-    assert_eq!(files, ["M1.html", "M2.html", "M3.html", "M4.html", "M5.html"]);
+    assert_eq!(
+        files,
+        ["M1.html", "M2.html", "M3.html", "M4.html", "M5.html"]
+    );
     // A non-empty folder is not overwritten without force.
     let again = export::export(&m.builder, &rs, &us, &out, Format::Eml, false, &NoProgress);
-    assert!(matches!(again, Err(EmailError::Invalid(ref e)) if e.contains("--force")), "{again:?}");
+    assert!(
+        matches!(again, Err(EmailError::Invalid(ref e)) if e.contains("--force")),
+        "{again:?}"
+    );
     assert!(out.join("all-of-them/M1.html").exists());
     // A cancelled export leaves the old one and no temporary folder.
     let cancel = CancelAfter(Default::default(), 1);
@@ -588,7 +848,10 @@ fn exports_are_whole_or_absent() {
     flag.cancel();
     let new = dir.path().join("new");
     assert!(export::export(&m.builder, &rs, &us, &new, Format::Html, false, &flag).is_err());
-    assert!(!new.exists(), "a cancelled export leaves nothing under its name");
+    assert!(
+        !new.exists(),
+        "a cancelled export leaves nothing under its name"
+    );
     // With force, the new export replaces the old one whole.
     export::export(&m.builder, &rs, &us, &out, Format::Eml, true, &NoProgress).unwrap();
     assert!(out.join("all-of-them/M1.eml").exists() && !out.join("all-of-them/M1.html").exists());
@@ -600,7 +863,10 @@ fn exports_are_whole_or_absent() {
     let rows: Vec<csv::StringRecord> = rd.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), 5);
     let hostile = rows.iter().find(|r| &r[1] == "M3").unwrap();
-    assert_eq!(&hostile[6], format!("{HOSTILE_NAME}, this week at Lumen & Loom"));
+    assert_eq!(
+        &hostile[6],
+        format!("{HOSTILE_NAME}, this week at Lumen & Loom")
+    );
 }
 
 #[test]
@@ -612,9 +878,22 @@ fn eml_files_open_in_pythons_email_package() {
     assert!(probe.status.success());
     let dir = tempfile::tempdir().unwrap();
     let ws = email_workspace(dir.path());
-    run_ok(prism().arg("map").arg(&ws).args(["--segment", "Buyers", "--template", "Abandoned cart", "--as-of", AS_OF]));
+    run_ok(prism().arg("map").arg(&ws).args([
+        "--segment",
+        "Buyers",
+        "--template",
+        "Abandoned cart",
+        "--as-of",
+        AS_OF,
+    ]));
     let out = dir.path().join("eml");
-    let printed = run_ok(prism().arg("render").arg(&ws).args(["--mapped", "--format", "eml", "--as-of", AS_OF, "--out"]).arg(&out));
+    let printed = run_ok(
+        prism()
+            .arg("render")
+            .arg(&ws)
+            .args(["--mapped", "--format", "eml", "--as-of", AS_OF, "--out"])
+            .arg(&out),
+    );
     assert!(printed.contains("emails = 4"), "{printed}");
     let script = r#"
 import sys, email, email.policy, pathlib
@@ -630,34 +909,76 @@ for p in sorted(pathlib.Path(sys.argv[1]).rglob("*.eml")):
     assert "<script>" not in html
     print(p.stem, "|", m["subject"], "|", m["from"], "|", m["to"], "|", len(text) > 100, "|", "Lumen" in html)
 "#;
-    let res = Command::new("python3").arg("-c").arg(script).arg(&out).output().unwrap();
-    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    let res = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
     let lines = String::from_utf8(res.stdout).unwrap();
     assert!(lines.contains("M1 | You left 2 items in your cart | Lumen & Loom <hello@lumenandloom.shop> | mia@x.com | True | True"), "{lines}");
-    assert!(lines.contains(&format!("M3 | Still looking, {HOSTILE_NAME}? |")), "{lines}");
+    assert!(
+        lines.contains(&format!("M3 | Still looking, {HOSTILE_NAME}? |")),
+        "{lines}"
+    );
 }
 
 #[test]
 fn cli_context_and_lint_fit_scripts() {
     let dir = tempfile::tempdir().unwrap();
     let ws = email_workspace(dir.path());
-    let json = run_ok(prism().arg("context").arg(&ws).args(["--customer", "mia@x.com", "--as-of", AS_OF]));
+    let json =
+        run_ok(
+            prism()
+                .arg("context")
+                .arg(&ws)
+                .args(["--customer", "mia@x.com", "--as-of", AS_OF]),
+        );
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["external_id"], "M1");
     assert_eq!(v["as_of"], "2026-11-01T00:00:00Z");
-    let out = prism().arg("context").arg(&ws).args(["--customer", "nobody"]).output().unwrap();
+    let out = prism()
+        .arg("context")
+        .arg(&ws)
+        .args(["--customer", "nobody"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 
     // Lint of a clean template passes; a planted error fails with
     // file:line:column.
-    run_ok(prism().arg("lint").arg(&ws).args(["--template", "Welcome", "--segment", "Everyone else", "--as-of", AS_OF]));
+    run_ok(prism().arg("lint").arg(&ws).args([
+        "--template",
+        "Welcome",
+        "--segment",
+        "Everyone else",
+        "--as-of",
+        AS_OF,
+    ]));
     let bad = dir.path().join("bad.html");
-    std::fs::write(&bad, "---\nname: Typo\nsubject: Hi\n---\n<p>\n{{frist_name}}</p>\n").unwrap();
+    std::fs::write(
+        &bad,
+        "---\nname: Typo\nsubject: Hi\n---\n<p>\n{{frist_name}}</p>\n",
+    )
+    .unwrap();
     run_ok(prism().args(["template", "add"]).arg(&ws).arg(&bad));
-    let out = prism().arg("lint").arg(&ws).args(["--template", "Typo", "--as-of", AS_OF]).output().unwrap();
+    let out = prism()
+        .arg("lint")
+        .arg(&ws)
+        .args(["--template", "Typo", "--as-of", AS_OF])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("Typo.html:9:1: error: unknown variable \"frist_name\""), "{stdout}");
+    assert!(
+        stdout.contains("Typo.html:9:1: error: unknown variable \"frist_name\""),
+        "{stdout}"
+    );
 }
 
 #[test]

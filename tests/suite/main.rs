@@ -5,8 +5,8 @@ mod common;
 
 mod architecture;
 mod cli;
-mod engine;
 mod email;
+mod engine;
 mod engine_differential;
 mod import;
 mod import_fidelity;
