@@ -328,10 +328,8 @@ impl<'a> Walker<'a> {
         };
         // The condition's own variables are read, not printed: a missing
         // value there is what the branch is for.
-        if let Some(p) = first {
-            if let Parameter::Subexpression(_) = p {
-                self.var(p, &pos, scopes, true, false);
-            }
+        if let Some(p @ Parameter::Subexpression(_)) = first {
+            self.var(p, &pos, scopes, true, false);
         }
         for p in h.params.iter().skip(1) {
             self.var(p, &pos, scopes, false, false);

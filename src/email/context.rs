@@ -112,6 +112,9 @@ struct ProfileField {
     custom: bool,
 }
 
+/// A score rule's bands: points and the members that earn them.
+type ScoreBands = Vec<(i64, Arc<Bitset>)>;
+
 /// Builds contexts for any customer of one engine, as of one time. Creating
 /// it costs one pass over the orders (top sellers) and one evaluation per
 /// saved segment and score rule; each context afterwards costs
@@ -121,7 +124,7 @@ pub struct ContextBuilder {
     pub as_of: i64,
     fields: Vec<ProfileField>,
     traits: Arc<Traits>,
-    scores: Vec<(String, Vec<(i64, Arc<Bitset>)>)>,
+    scores: Vec<(String, ScoreBands)>,
     /// Saved segments in priority order.
     pub segments: Vec<(i64, String, Arc<Bitset>)>,
     products: Vec<Json>,

@@ -221,22 +221,16 @@ pub fn lint(
                         of: 0,
                     });
                 }
-                Item::Partial { name, .. } => {
-                    if !partials_used.contains(name) {
-                        partials_used.push(name.clone());
-                    }
+                Item::Partial { name, .. } if !partials_used.contains(name) => {
+                    partials_used.push(name.clone());
                 }
                 _ => {}
             }
         }
     }
     // Static: images and links in the sources.
-    for part in ["body", "text"] {
-        if let Some(src) = part_source(&r.template, part) {
-            if part == "body" {
-                findings.extend(html_checks(src, part, false));
-            }
-        }
+    if let Some(src) = part_source(&r.template, "body") {
+        findings.extend(html_checks(src, "body", false));
     }
     for p in &partials_used {
         if let Some(src) = r.partial_sources.get(p) {
@@ -548,7 +542,7 @@ impl Partial {
                 seen = true;
                 empty |= is_empty(v);
             });
-            if (*in_list && empty) || (!*in_list && (empty || !seen)) {
+            if empty || (!*in_list && !seen) {
                 self.empty[k] += 1;
             }
         }
