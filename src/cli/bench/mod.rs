@@ -9,6 +9,7 @@ use clap::Subcommand;
 
 mod engine;
 mod import;
+mod render;
 
 use super::CliError;
 use crate::app::workspace::{data_dir, ensure_sample_workspace, sample_workspace_path};
@@ -71,6 +72,19 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         sqlite_runs: usize,
     },
+    /// Every customer's email: renders per second per core for each starter
+    /// template (context included), linting and exporting everyone.
+    Render {
+        /// The workspace; a generated one (see --customers) by default.
+        #[arg(long)]
+        workspace: Option<PathBuf>,
+        /// Customers in the generated workspace.
+        #[arg(long, default_value_t = 100_000)]
+        customers: u64,
+        /// Customers rendered per template for the per-core figure.
+        #[arg(long, default_value_t = 20_000)]
+        per_template: usize,
+    },
 }
 
 pub fn run(what: BenchCommand) -> Result<(), CliError> {
@@ -90,6 +104,11 @@ pub fn run(what: BenchCommand) -> Result<(), CliError> {
             runs,
             sqlite_runs,
         } => engine::run(workspace, rules, customers, runs, sqlite_runs),
+        BenchCommand::Render {
+            workspace,
+            customers,
+            per_template,
+        } => render::run(workspace, customers, per_template),
     }
 }
 

@@ -1,0 +1,111 @@
+//! `prism bench render`: how fast every customer's email is made.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use super::bench_workspace;
+use crate::cli::CliError;
+use crate::cli::segments::load_engine;
+use crate::email::export::{self, Format, Unit};
+use crate::email::starter::starter_templates;
+use crate::email::{Mail, Renderer, lint};
+use crate::model::time::parse_instant;
+use crate::progress::NoProgress;
+use crate::store::Store;
+
+/// The instant the generated workspace is evaluated at (its own `as_of`).
+const AS_OF: &str = "2026-11-01";
+
+pub fn run(
+    workspace: Option<PathBuf>,
+    customers: u64,
+    per_template: usize,
+) -> Result<(), CliError> {
+    let path = match workspace {
+        Some(p) => p,
+        None => bench_workspace(customers)?,
+    };
+    let store = Store::open(&path)?;
+    let engine = std::sync::Arc::new(load_engine(&store)?);
+    let as_of = parse_instant(AS_OF).unwrap_or(0);
+    let mail = Mail::load(&store, engine, as_of)?;
+    let n = mail.engine.data.len();
+    println!("customers = {n}");
+    // The starters as shipped (not the workspace's copies, which a user may
+    // have edited), with the workspace's partials.
+    let renderers: Vec<(String, Renderer)> = starter_templates(0)
+        .into_iter()
+        .map(|t| {
+            let slug = export::slug(&t.name).replace('-', "_");
+            mail.renderer(&t).map(|r| (slug, r))
+        })
+        .collect::<Result<_, _>>()?;
+
+    // One thread: build the context and render HTML, subject, preheader and
+    // the plain-text part, customer after customer (rows spread over the
+    // whole workspace so every kind of customer is in).
+    let count = per_template.clamp(1, n.max(1));
+    let step = (n / count).max(1);
+    let rows: Vec<usize> = (0..n).step_by(step).take(count).collect();
+    for (slug, r) in &renderers {
+        let started = Instant::now();
+        let mut bytes = 0usize;
+        for &row in &rows {
+            let out = r.render_with_text(mail.builder.build(row))?;
+            bytes += out.html.len() + out.text.as_ref().map_or(0, String::len);
+        }
+        let secs = started.elapsed().as_secs_f64();
+        println!(
+            "renders_per_second_per_core_{slug} = {:.0} /s",
+            rows.len() as f64 / secs
+        );
+        println!(
+            "bytes_per_email_{slug} = {:.0} B",
+            bytes as f64 / rows.len() as f64
+        );
+    }
+
+    // Lint one template over every customer (two threads, as `prism lint`).
+    let all: Vec<usize> = (0..n).collect();
+    let (_, newsletter) = renderers
+        .iter()
+        .find(|(s, _)| s == "newsletter")
+        .unwrap_or(&renderers[0]);
+    let started = Instant::now();
+    let report = lint::lint(newsletter, &mail.builder, &all, &mail.shape, &NoProgress);
+    println!("lint_all_{n} = {:.2} s", started.elapsed().as_secs_f64());
+    println!("lint_findings = {}", report.findings.len());
+
+    // Export every customer's newsletter as .eml files (two threads,
+    // written to a temporary folder and published atomically).
+    let out = std::env::temp_dir().join(format!("prism-bench-eml-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&out);
+    let only: Vec<Renderer> = vec![mail.renderer(&newsletter.template)?];
+    let units: Vec<Unit> = all
+        .iter()
+        .map(|&row| Unit {
+            renderer: 0,
+            row,
+            segment: "all".into(),
+            variant: String::new(),
+        })
+        .collect();
+    let started = Instant::now();
+    let stats = export::export(
+        &mail.builder,
+        &only,
+        &units,
+        &out,
+        Format::Eml,
+        false,
+        &NoProgress,
+    )?;
+    println!(
+        "export_eml_all_{n} = {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    println!("export_eml_files = {}", stats.files);
+    let _ = std::fs::remove_dir_all(&out);
+    println!("export_eml_size = {:.0} MB", stats.bytes as f64 / 1e6);
+    Ok(())
+}
