@@ -40,6 +40,16 @@ fn run_ok(cmd: &mut Command) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// The SKUs of a list of products in a context.
+fn skus(products: &serde_json::Value) -> Vec<&str> {
+    products
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["sku"].as_str().unwrap())
+        .collect()
+}
+
 fn ev(
     name: &str,
     time: &str,
@@ -267,12 +277,7 @@ fn context_follows_its_documented_shape_and_the_data() {
     let mia = m.builder.build(row(&m, "M1"));
     // The cart holds what was added after the last order, newest first,
     // each product once.
-    let cart: Vec<&str> = mia["cart"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["sku"].as_str().unwrap())
-        .collect();
+    let cart = skus(&mia["cart"]);
     assert_eq!(cart, ["P-LAMP", "P-BAG"]);
     assert_eq!(mia["cart_total"], 1275.0);
     assert_eq!(mia["orders"]["count"], 2);
@@ -283,12 +288,7 @@ fn context_follows_its_documented_shape_and_the_data() {
     assert_eq!(mia["tier"], "gold");
     assert_eq!(mia["shop"]["name"], "Lumen & Loom");
     // Recommendations never repeat a purchase; top sellers fill in.
-    let recs: Vec<&str> = mia["recommended_products"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["sku"].as_str().unwrap())
-        .collect();
+    let recs = skus(&mia["recommended_products"]);
     assert_eq!(
         recs,
         ["P-BAG"],
@@ -316,12 +316,7 @@ fn context_as_of_an_earlier_time_sees_only_the_past() {
     let b = ContextBuilder::new(&store, engine, &schema, ts("2026-09-20")).unwrap();
     let mia = b.build(b.find("M1").unwrap());
     assert_eq!(mia["orders"]["count"], 1);
-    let cart: Vec<&str> = mia["cart"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["sku"].as_str().unwrap())
-        .collect();
+    let cart = skus(&mia["cart"]);
     assert_eq!(cart, ["P-LAMP"]);
 }
 
@@ -909,18 +904,7 @@ for p in sorted(pathlib.Path(sys.argv[1]).rglob("*.eml")):
     assert "<script>" not in html
     print(p.stem, "|", m["subject"], "|", m["from"], "|", m["to"], "|", len(text) > 100, "|", "Lumen" in html)
 "#;
-    let res = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        res.status.success(),
-        "{}",
-        String::from_utf8_lossy(&res.stderr)
-    );
-    let lines = String::from_utf8(res.stdout).unwrap();
+    let lines = run_ok(Command::new("python3").arg("-c").arg(script).arg(&out));
     assert!(lines.contains("M1 | You left 2 items in your cart | Lumen & Loom <hello@lumenandloom.shop> | mia@x.com | True | True"), "{lines}");
     assert!(
         lines.contains(&format!("M3 | Still looking, {HOSTILE_NAME}? |")),

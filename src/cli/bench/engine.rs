@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::{bench_workspace, p50_p95, peak_rss};
+use super::{given_or_bench_workspace, p50_p95, peak_rss};
 use crate::cli::CliError;
 use crate::engine::rule::Rule;
 use crate::engine::sql::{Dialect, compile};
@@ -80,10 +80,7 @@ pub fn run(
     runs: usize,
     sqlite_runs: usize,
 ) -> Result<(), CliError> {
-    let path = match workspace {
-        Some(p) => p,
-        None => bench_workspace(customers)?,
-    };
+    let path = given_or_bench_workspace(workspace, customers)?;
     let rules: Vec<(String, Value)> = if rule_files.is_empty() {
         default_rules()
     } else {

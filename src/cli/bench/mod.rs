@@ -142,6 +142,17 @@ pub fn bench_workspace(customers: u64) -> Result<PathBuf, CliError> {
     Ok(path)
 }
 
+/// The workspace given, or the generated one of `customers` customers.
+pub fn given_or_bench_workspace(
+    workspace: Option<PathBuf>,
+    customers: u64,
+) -> Result<PathBuf, CliError> {
+    match workspace {
+        Some(p) => Ok(p),
+        None => bench_workspace(customers),
+    }
+}
+
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use super::bench_workspace;
+use super::given_or_bench_workspace;
 use crate::cli::CliError;
 use crate::cli::segments::load_engine;
 use crate::email::export::{self, Format, Unit};
@@ -21,10 +21,7 @@ pub fn run(
     customers: u64,
     per_template: usize,
 ) -> Result<(), CliError> {
-    let path = match workspace {
-        Some(p) => p,
-        None => bench_workspace(customers)?,
-    };
+    let path = given_or_bench_workspace(workspace, customers)?;
     let store = Store::open(&path)?;
     let engine = std::sync::Arc::new(load_engine(&store)?);
     let as_of = parse_instant(AS_OF).unwrap_or(0);
