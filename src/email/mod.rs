@@ -7,7 +7,8 @@
 //! - [`context`] — one JSON object per customer, as of one time
 //!   ([`shape`] documents it).
 //! - [`ast`] — what a template refers to, resolved to context paths.
-//! - [`helpers`], [`render`] — Handlebars with escaping on.
+//! - [`helpers`], [`render`] — Handlebars with escaping on; [`text`] —
+//!   the plain-text part derived from the HTML.
 //! - [`mapping`] — which customer gets which template and variant.
 //! - [`lint`] — checks of a template over one customer or whole segments.
 //! - [`export`] — rendered emails to a folder, atomically.
@@ -21,6 +22,7 @@ pub mod mapping;
 pub mod render;
 pub mod shape;
 pub mod starter;
+pub mod text;
 pub mod workspace;
 
 use std::fmt;

@@ -10,6 +10,7 @@ use super::ast::{self, Item, Seg};
 use super::context::Needs;
 use super::helpers::{self, is_helper};
 use super::starter::PARTIALS;
+pub use super::text::html_to_text;
 use super::{EmailError, Finding, Severity};
 use crate::model::Template;
 
@@ -309,121 +310,4 @@ pub fn with_preheader(html: &str, preheader: &str) -> String {
         },
         None => format!("{hidden}{html}"),
     }
-}
-
-/// Plain text the way mail clients show it: words, links as
-/// `text (url)`, images only as the alt text of a linked image.
-#[derive(Clone, Default)]
-struct MailText {
-    links: Vec<String>,
-}
-
-impl html2text::render::TextDecorator for MailText {
-    type Annotation = ();
-
-    fn decorate_link_start(&mut self, url: &str) -> (String, ()) {
-        self.links.push(url.to_string());
-        (String::new(), ())
-    }
-    fn decorate_link_end(&mut self) -> String {
-        match self.links.pop() {
-            Some(url) if !url.is_empty() && !url.starts_with('#') => format!(" ({url})"),
-            _ => String::new(),
-        }
-    }
-    fn decorate_em_start(&self) -> (String, ()) {
-        (String::new(), ())
-    }
-    fn decorate_em_end(&self) -> String {
-        String::new()
-    }
-    fn decorate_strong_start(&self) -> (String, ()) {
-        (String::new(), ())
-    }
-    fn decorate_strong_end(&self) -> String {
-        String::new()
-    }
-    fn decorate_strikeout_start(&self) -> (String, ()) {
-        (String::new(), ())
-    }
-    fn decorate_strikeout_end(&self) -> String {
-        String::new()
-    }
-    fn decorate_code_start(&self) -> (String, ()) {
-        (String::new(), ())
-    }
-    fn decorate_code_end(&self) -> String {
-        String::new()
-    }
-    fn decorate_preformat_first(&self) {}
-    fn decorate_preformat_cont(&self) {}
-    fn decorate_image(&mut self, _src: &str, title: &str) -> (String, ()) {
-        // A linked image (a logo, a product photo) reads as its alt text;
-        // a decorative one is not text at all.
-        let text = if self.links.is_empty() {
-            String::new()
-        } else {
-            title.to_string()
-        };
-        (text, ())
-    }
-    fn header_prefix(&self, _level: usize) -> String {
-        String::new()
-    }
-    fn quote_prefix(&self) -> String {
-        "> ".to_string()
-    }
-    fn unordered_item_prefix(&self) -> String {
-        "- ".to_string()
-    }
-    fn ordered_item_prefix(&self, i: i64) -> String {
-        format!("{i}. ")
-    }
-    fn make_subblock_decorator(&self) -> Self {
-        MailText::default()
-    }
-    fn finalise(&mut self, _urls: Vec<String>) -> Vec<html2text::render::TaggedLine<()>> {
-        Vec::new()
-    }
-}
-
-/// Plain text from rendered HTML, wrapped at 78 columns, links as
-/// `text (url)`; a line that repeats the one before (a product's photo
-/// and name linking to the same page) is written once.
-pub fn html_to_text(html: &str) -> String {
-    // The hidden preheader is not body text.
-    let html = match html.find("<div style=\"display:none;") {
-        Some(a) => match html[a..].find("</div>") {
-            Some(b) => format!("{}{}", &html[..a], &html[a + b + 6..]),
-            None => html.to_string(),
-        },
-        None => html.to_string(),
-    };
-    // Email layout tables are layout, not data: read cell by cell.
-    let text = html2text::config::with_decorator(MailText::default())
-        .link_footnotes(false)
-        .raw_mode(true)
-        .string_from_read(html.as_bytes(), 78)
-        .unwrap_or_default();
-    let mut out = String::with_capacity(text.len());
-    let mut blank = 0;
-    let mut last = "";
-    for line in text.lines() {
-        let line = line.trim_end();
-        if !line.is_empty() && line == last {
-            continue;
-        }
-        last = line;
-        if line.is_empty() {
-            blank += 1;
-            if blank > 1 || out.is_empty() {
-                continue;
-            }
-        } else {
-            blank = 0;
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
 }

@@ -1,6 +1,7 @@
 //! The domain model: plain data types shared by the store, the generator, the
 //! engine and the UI. Nothing here does I/O.
 
+pub mod html;
 pub mod rng;
 pub mod text;
 pub mod time;
