@@ -9,6 +9,7 @@
 pub mod error;
 pub mod jobs;
 pub mod segments;
+pub mod templates;
 pub mod workspace;
 
 pub use error::AppError;

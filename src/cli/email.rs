@@ -220,40 +220,23 @@ pub fn template(command: TemplateCommand) -> Result<(), CliError> {
                 t.text_body = Some(read_template_file(&p)?);
             }
             let mut store = Store::open(&workspace)?;
-            let existing: Vec<Template> = store.templates()?;
-            if let Some(old) = existing
-                .iter()
-                .find(|o| o.name.eq_ignore_ascii_case(&t.name))
-            {
-                t.id = old.id;
-            }
-            // A template that cannot render is not saved.
-            let mut partials: std::collections::HashMap<String, String> = existing
-                .iter()
-                .filter_map(|o| {
-                    o.name
-                        .strip_prefix(PARTIAL_PREFIX)
-                        .map(|n| (n.to_string(), o.body.clone()))
-                })
-                .collect();
-            let check = if let Some(p) = t.name.strip_prefix(PARTIAL_PREFIX) {
-                partials.insert(p.to_string(), t.body.clone());
-                Renderer::new(&Template::default(), &partials)
-            } else {
-                Renderer::new(&t, &partials)
+            let name = t.name.clone();
+            let (id, version) = match crate::app::templates::save(&mut store, t, &note) {
+                Ok(saved) => saved,
+                // A template that cannot render is not saved.
+                Err(EmailError::Template { findings, .. }) => {
+                    let lines: Vec<String> = findings
+                        .iter()
+                        .map(|f| f.display_in(&name, &layout))
+                        .collect();
+                    return Err(CliError::new(
+                        2,
+                        format!("{file_name}: not saved:\n{}", lines.join("\n")),
+                    ));
+                }
+                Err(e) => return Err(e.into()),
             };
-            if let Err(findings) = check {
-                let lines: Vec<String> = findings
-                    .iter()
-                    .map(|f| f.display_in(&t.name, &layout))
-                    .collect();
-                return Err(CliError::new(
-                    2,
-                    format!("{file_name}: not saved:\n{}", lines.join("\n")),
-                ));
-            }
-            let (id, version) = store.transaction(|s| s.save_template(&t, &note))?;
-            println!("saved template {:?} (id {id}), version {version}", t.name);
+            println!("saved template {name:?} (id {id}), version {version}");
             Ok(())
         }
         TemplateCommand::List { workspace } => {

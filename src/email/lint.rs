@@ -47,6 +47,10 @@ pub struct BranchStat {
     pub else_reached: Option<usize>,
     pub has_inverse: bool,
     pub of: usize,
+    /// The first member (engine row, in the order linted) reaching each
+    /// branch: what the Preview's "jump to" shows.
+    pub then_example: Option<usize>,
+    pub else_example: Option<usize>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -219,6 +223,8 @@ pub fn lint(
                         else_reached: None,
                         has_inverse: *has_inverse,
                         of: 0,
+                        then_example: None,
+                        else_example: None,
                     });
                 }
                 Item::Partial { name, .. } if !partials_used.contains(name) => {
@@ -314,6 +320,8 @@ pub fn lint(
         let b = &mut branches[p.stat];
         b.then_reached = Some(total.then_hits.get(k).copied().unwrap_or(0));
         b.else_reached = Some(total.else_hits.get(k).copied().unwrap_or(0));
+        b.then_example = total.then_first.get(k).copied().flatten();
+        b.else_example = total.else_first.get(k).copied().flatten();
         b.of = members;
     }
     if members > 0 {
@@ -333,7 +341,9 @@ pub fn lint(
                 ));
             }
         }
-        for b in &branches {
+        // Which branches members reach says something only of a group:
+        // one member reaches one side of every branch.
+        for b in branches.iter().filter(|_| members > 1) {
             let (Some(then), Some(other)) = (b.then_reached, b.else_reached) else {
                 continue;
             };
@@ -477,6 +487,8 @@ struct Partial {
     empty: Vec<usize>,
     then_hits: Vec<usize>,
     else_hits: Vec<usize>,
+    then_first: Vec<Option<usize>>,
+    else_first: Vec<Option<usize>>,
     long_subjects: usize,
     longest_subject: usize,
     links: BTreeMap<String, usize>,
@@ -492,6 +504,8 @@ impl Partial {
             empty: vec![0; vars],
             then_hits: vec![0; probes],
             else_hits: vec![0; probes],
+            then_first: vec![None; probes],
+            else_first: vec![None; probes],
             long_subjects: 0,
             longest_subject: 0,
             links: BTreeMap::new(),
@@ -512,6 +526,13 @@ impl Partial {
         for (a, b) in self.else_hits.iter_mut().zip(o.else_hits) {
             *a += b;
         }
+        // Partials are added in the order of their rows: the first wins.
+        for (a, b) in self.then_first.iter_mut().zip(o.then_first) {
+            *a = a.or(b);
+        }
+        for (a, b) in self.else_first.iter_mut().zip(o.else_first) {
+            *a = a.or(b);
+        }
         self.long_subjects += o.long_subjects;
         self.longest_subject = self.longest_subject.max(o.longest_subject);
         for (k, v) in o.links {
@@ -520,6 +541,17 @@ impl Partial {
         self.link_checked += o.link_checked;
         self.render_errors.extend(o.render_errors);
         self.cancelled |= o.cancelled;
+    }
+
+    fn hit(&mut self, probe: usize, row: usize, yes: bool, no: bool) {
+        self.then_hits[probe] += usize::from(yes);
+        self.else_hits[probe] += usize::from(no);
+        if yes && self.then_first[probe].is_none() {
+            self.then_first[probe] = Some(row);
+        }
+        if no && self.else_first[probe].is_none() {
+            self.else_first[probe] = Some(row);
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -564,8 +596,7 @@ impl Partial {
                         yes = val;
                         no = !val;
                     }
-                    self.then_hits[k] += usize::from(yes);
-                    self.else_hits[k] += usize::from(no);
+                    self.hit(k, row, yes, no);
                 }
                 ProbeKind::Expr(_) => {}
             }
@@ -576,8 +607,7 @@ impl Partial {
                 let yes = probe_reg
                     .render_with_context(&format!("p{k}"), &ctx)
                     .is_ok_and(|s| s == "1");
-                self.then_hits[k] += usize::from(yes);
-                self.else_hits[k] += usize::from(!yes);
+                self.hit(k, row, yes, !yes);
             }
         }
         match r.subject(&ctx) {

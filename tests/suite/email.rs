@@ -979,3 +979,148 @@ fn lint_runs_in_the_background_and_stops_when_cancelled() {
     let report = lint::lint(&r, &m.builder, &rows, &m.shape, &NoProgress);
     assert_eq!(report.members, rows.len());
 }
+
+/// Where `needle` first stands in `text`: line and column, from 1.
+fn line_col_of(text: &str, needle: &str) -> (usize, usize) {
+    let at = text
+        .find(needle)
+        .unwrap_or_else(|| panic!("{needle:?} not found"));
+    let before = &text[..at];
+    (
+        before.matches('\n').count() + 1,
+        before.rsplit('\n').next().unwrap().chars().count() + 1,
+    )
+}
+
+#[test]
+fn templates_and_customers_from_elsewhere_render_and_lint() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("crm.prism");
+    let ws_s = ws.to_str().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let contacts = fixtures.join("crm_contacts.csv");
+    // Customers exported by a CRM (written by Python's csv module).
+    run_ok(prism().args([
+        "import",
+        ws_s,
+        contacts.to_str().unwrap(),
+        "--kind",
+        "customers",
+    ]));
+    let welcome = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/templates/welcome.html");
+    run_ok(prism().args(["template", "add", ws_s, welcome.to_str().unwrap()]));
+
+    // Every customer's welcome greets them by the first name in the file,
+    // read here with a plain CSV reader.
+    let mut first_names: HashMap<String, String> = HashMap::new();
+    let mut reader = csv::Reader::from_path(&contacts).unwrap();
+    for rec in reader.records() {
+        let rec = rec.unwrap();
+        first_names.insert(rec[0].to_string(), rec[1].to_string());
+    }
+    assert_eq!(first_names.len(), 1_000);
+    // Everyone, as a saved segment (an empty AND group).
+    let rule = dir.path().join("everyone.json");
+    std::fs::write(
+        &rule,
+        serde_json::to_string(&prism::engine::rule::Rule::everyone()).unwrap(),
+    )
+    .unwrap();
+    run_ok(
+        prism()
+            .args(["segment", "save", ws_s, "--name", "Everyone", "--rule"])
+            .arg(&rule),
+    );
+    let out = dir.path().join("out");
+    run_ok(
+        prism()
+            .args([
+                "render",
+                ws_s,
+                "--template",
+                "Welcome",
+                "--segment",
+                "Everyone",
+                "--out",
+            ])
+            .arg(&out)
+            .args(["--format", "html", "--as-of", AS_OF]),
+    );
+    let mut files = 0;
+    for e in walk(&out) {
+        let id = e.file_stem().unwrap().to_str().unwrap().to_string();
+        let html = std::fs::read_to_string(&e).unwrap();
+        let name = &first_names[&id];
+        assert!(
+            html.contains(&format!("Hi {name},")),
+            "{id}: no greeting for {name}"
+        );
+        files += 1;
+    }
+    assert_eq!(files, 1_000);
+
+    // A public template (Ghost's invitation, from its npm package) uses
+    // variables of its own: lint names each, at its line and column.
+    let ghost = fixtures.join("email_public/ghost-invite-user.html");
+    run_ok(prism().args(["template", "add", ws_s, ghost.to_str().unwrap()]));
+    let body = std::fs::read_to_string(&ghost).unwrap();
+    let lint = prism()
+        .args([
+            "lint",
+            ws_s,
+            "--template",
+            "ghost-invite-user",
+            "--as-of",
+            AS_OF,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(lint.status.code(), Some(1), "unknown variables are errors");
+    let printed = String::from_utf8_lossy(&lint.stdout);
+    let offset = prism::email::Layout::standard().body_offset;
+    for var in [
+        "blogName",
+        "invitedByName",
+        "invitedByEmail",
+        "resetLink",
+        "recipientEmail",
+    ] {
+        let (line, col) = line_col_of(&body, &format!("{{{{{var}}}}}"));
+        let want = format!(
+            "ghost-invite-user.html:{}:{col}: error: unknown variable \"{var}\"",
+            line + offset
+        );
+        assert!(printed.contains(&want), "{want}\nnot in:\n{printed}");
+    }
+    // It still renders (unknown variables print nothing), escaped.
+    let one = dir.path().join("ghost");
+    run_ok(
+        prism()
+            .args([
+                "render",
+                ws_s,
+                "--template",
+                "ghost-invite-user",
+                "--customer",
+                "C00328",
+                "--out",
+            ])
+            .arg(&one),
+    );
+    let html = std::fs::read_to_string(walk(&one).first().unwrap()).unwrap();
+    assert!(html.contains("</html>"));
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
