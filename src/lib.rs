@@ -11,6 +11,7 @@ pub mod email;
 pub mod engine;
 pub mod ingest;
 pub mod model;
+pub mod paint;
 pub mod progress;
 pub mod sample;
 pub mod store;

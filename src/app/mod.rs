@@ -4,10 +4,13 @@
 //! - [`workspace`]: where workspaces live, the built-in sample, opening one.
 //! - [`segments`]: what the rule builder computes, and ([`segments::ops`])
 //!   every change to saved segments, one transaction each.
+//! - [`templates`]: saving an email template, checked that it renders.
+//! - [`preview`]: what the Preview screen computes (and `prism snapshot`).
 //! - [`error`]: [`AppError`], the services' typed errors.
 
 pub mod error;
 pub mod jobs;
+pub mod preview;
 pub mod segments;
 pub mod templates;
 pub mod workspace;

@@ -6,6 +6,7 @@
 pub mod bench;
 mod email;
 mod segments;
+mod snapshot;
 
 pub use segments::RuleSource;
 
@@ -181,6 +182,10 @@ pub enum Command {
     /// map; prints `file:line:column: severity: message` and exits 1 on
     /// errors.
     Lint(email::LintArgs),
+    /// Paint one email as the Preview screen shows it, to a PNG file (a
+    /// template for a customer or a segment's first member, or an HTML
+    /// file).
+    Snapshot(snapshot::SnapshotArgs),
     /// Measure Prism's speed; prints one `name = value unit` per line.
     Bench {
         #[command(subcommand)]
@@ -341,6 +346,7 @@ fn run_command(command: Command) -> ExitCode {
         } => email::context(&workspace, &customer, as_of),
         Command::Render(args) => email::render(args),
         Command::Lint(args) => email::lint_command(args),
+        Command::Snapshot(args) => snapshot::snapshot(args),
         Command::Bench { what } => bench::run(what),
     };
     match result {

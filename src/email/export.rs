@@ -35,7 +35,7 @@ impl Format {
         }
     }
 
-    fn ext(self) -> &'static str {
+    pub fn ext(self) -> &'static str {
         match self {
             Format::Html => "html",
             Format::Eml => "eml",

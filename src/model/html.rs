@@ -32,9 +32,9 @@ pub struct Tag<'a> {
 pub fn read_tag(html: &str, at: usize) -> Option<Tag<'_>> {
     let b = html.as_bytes();
     let rest = &html[at..];
-    if rest.starts_with("<!--") {
+    if let Some(comment) = rest.strip_prefix("<!--") {
         // Outlook's conditional comments hold markup for Outlook only.
-        let end = rest[4..].find("-->").map_or(html.len(), |e| at + 4 + e + 3);
+        let end = comment.find("-->").map_or(html.len(), |e| at + 4 + e + 3);
         return Some(Tag {
             kind: Kind::Other,
             name: "",

@@ -11,6 +11,7 @@ mod engine_differential;
 mod import;
 mod import_fidelity;
 mod import_robust;
+mod paint;
 mod sample;
 mod store;
 mod ui_import;
