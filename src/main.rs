@@ -72,6 +72,31 @@ fn main() -> ExitCode {
                 }
             };
         }
+        Some(Command::Bench {
+            what:
+                BenchCommand::Preview {
+                    workspace,
+                    customers,
+                    switches,
+                    keystrokes,
+                },
+        }) => {
+            let workspace = match prism::cli::bench::given_or_bench_workspace(workspace, customers)
+            {
+                Ok(w) => w,
+                Err(e) => {
+                    eprintln!("prism: {}", e.message);
+                    return ExitCode::from(e.code);
+                }
+            };
+            return match prism::ui::preview_bench::run(workspace, switches, keystrokes) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("prism: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Some(other) => return prism::cli::run(other),
     };
     match run_app(options) {

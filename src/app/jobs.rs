@@ -45,6 +45,15 @@ pub enum JobKey {
     SegmentOverlap,
     SegmentVersions,
     SegmentCompare,
+    /// The Preview screen: the workspace's email side, one render per
+    /// column, one segment lint per column, the editor's check, a save, a
+    /// file written.
+    PreviewLoad,
+    PreviewColumn(usize),
+    PreviewLint(usize),
+    PreviewCheck,
+    PreviewSave,
+    PreviewWrite,
 }
 
 type Waker = Arc<dyn Fn() + Send + Sync>;

@@ -10,7 +10,8 @@ use std::time::Instant;
 use super::commands::UiCommand;
 pub use super::ctx::{FilePurpose, Msg, Request, SETTINGS_KEY, ScreenCtx, Settings};
 use super::data_screen::DataScreen;
-use super::placeholder_screens::{PerformanceScreen, PreviewScreen};
+use super::placeholder_screens::PerformanceScreen;
+use super::preview::PreviewScreen;
 use super::segments::SegmentsScreen;
 use super::{status_bar, top_bar};
 use crate::app::Screen;
@@ -49,6 +50,7 @@ macro_rules! screen_ctx {
             jobs: &mut $app.jobs,
             settings: &$app.settings,
             requests: &mut $requests,
+            as_of: $app.segments.as_of(),
         }
     };
 }
@@ -86,7 +88,7 @@ impl PrismApp {
             engine: None,
             data: DataScreen::default(),
             segments: SegmentsScreen::default(),
-            preview: PreviewScreen,
+            preview: PreviewScreen::default(),
             performance: PerformanceScreen,
             errors: Vec::new(),
             pending_commands: Vec::new(),
@@ -146,6 +148,7 @@ impl PrismApp {
                     self.engine = None;
                     self.data.workspace_changed(&info);
                     self.segments.unload();
+                    self.preview.unload();
                     self.load_engine(info.path.clone());
                     self.workspace = Some(info);
                     if let Some(file) = self.options.import.take() {
@@ -178,6 +181,7 @@ impl PrismApp {
             },
             Msg::Segments(m) => self.segments.handle(m, &mut screen_ctx!(self, requests)),
             Msg::Data(m) => self.data.handle(m, &mut screen_ctx!(self, requests)),
+            Msg::Preview(m) => self.preview.handle(m, &mut screen_ctx!(self, requests)),
         }
         self.apply(requests);
     }

@@ -13,7 +13,7 @@ use crate::app::Screen;
 use crate::engine::edit::{addresses, node_at};
 use crate::engine::rule::Node;
 
-fn p(v: &mut [f64], q: f64) -> f64 {
+pub(crate) fn p(v: &mut [f64], q: f64) -> f64 {
     if v.is_empty() {
         return f64::NAN;
     }
@@ -21,15 +21,15 @@ fn p(v: &mut [f64], q: f64) -> f64 {
     v[((q / 100.0) * (v.len() - 1) as f64).round() as usize]
 }
 
-struct Driver {
-    ctx: egui::Context,
-    app: PrismApp,
-    frames: Vec<f64>,
+pub(crate) struct Driver {
+    pub ctx: egui::Context,
+    pub app: PrismApp,
+    pub frames: Vec<f64>,
 }
 
 impl Driver {
     /// One frame, paced like a 60 Hz display; returns its CPU time in ms.
-    fn frame(&mut self) -> f64 {
+    pub fn frame(&mut self) -> f64 {
         let started = Instant::now();
         let input = egui::RawInput {
             screen_rect: Some(egui::Rect::from_min_size(
@@ -48,7 +48,7 @@ impl Driver {
         ms
     }
 
-    fn run_until(
+    pub fn run_until(
         &mut self,
         what: &str,
         limit: Duration,

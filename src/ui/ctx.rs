@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::commands::UiCommand;
 use super::data_screen::DataMsg;
+use super::preview::PreviewMsg;
 use super::segments::SegMsg;
 use crate::app::jobs::Jobs;
 use crate::app::segments::Loaded;
@@ -44,6 +45,7 @@ pub enum Msg {
     EngineReady(Result<Loaded, AppError>),
     Data(DataMsg),
     Segments(SegMsg),
+    Preview(PreviewMsg),
 }
 
 /// What a screen asks of the app, handled after it has drawn or handled a
@@ -66,6 +68,9 @@ pub struct ScreenCtx<'a> {
     pub jobs: &'a mut Jobs<Msg>,
     pub settings: &'a Settings,
     pub requests: &'a mut Vec<Request>,
+    /// The time segments are evaluated as of (the Segments screen's
+    /// choice): counts, members and emails all use it.
+    pub as_of: i64,
 }
 
 impl ScreenCtx<'_> {

@@ -11,6 +11,8 @@ pub mod data_screen;
 mod dialogs;
 pub mod import_wizard;
 mod placeholder_screens;
+pub mod preview;
+pub mod preview_bench;
 pub mod quality_view;
 pub mod segments;
 mod status_bar;

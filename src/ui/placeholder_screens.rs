@@ -2,19 +2,9 @@
 
 use super::ctx::ScreenCtx;
 
-/// The Preview screen (to come: the email each segment receives).
-#[derive(Default)]
-pub struct PreviewScreen;
-
 /// The Performance screen (to come: how each segment responds).
 #[derive(Default)]
 pub struct PerformanceScreen;
-
-impl PreviewScreen {
-    pub fn ui(&mut self, ui: &mut egui::Ui, _ctx: &mut ScreenCtx<'_>) {
-        preview_screen_ui(ui);
-    }
-}
 
 impl PerformanceScreen {
     pub fn ui(&mut self, ui: &mut egui::Ui, _ctx: &mut ScreenCtx<'_>) {
@@ -31,17 +21,6 @@ fn placeholder_ui(ui: &mut egui::Ui, title: &str, lines: &[&str]) {
             ui.label(*line);
         }
     });
-}
-
-fn preview_screen_ui(ui: &mut egui::Ui) {
-    placeholder_ui(
-        ui,
-        "Preview",
-        &[
-            "One column per segment: subject, preheader and the rendered email",
-            "for a real member, desktop or mobile, with QA warnings.",
-        ],
-    );
 }
 
 fn performance_screen_ui(ui: &mut egui::Ui) {

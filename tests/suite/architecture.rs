@@ -156,6 +156,7 @@ fn screens_never_import_the_app() {
         "ctx.rs",
         "mod.rs",
         "bench.rs",
+        "preview_bench.rs",
         "top_bar.rs",
         "status_bar.rs",
         "dialogs.rs",

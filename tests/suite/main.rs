@@ -15,5 +15,6 @@ mod paint;
 mod sample;
 mod store;
 mod ui_import;
+mod ui_preview;
 mod ui_segments;
 mod ui_shell;

@@ -53,6 +53,23 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 20)]
         edits: usize,
     },
+    /// The Preview screen driven headless: member switch to image on
+    /// screen per starter template, keystroke to four columns re-rendered,
+    /// frame times while previews render; and the HTML engine alone.
+    Preview {
+        /// The workspace; a generated one (see --customers) by default.
+        #[arg(long)]
+        workspace: Option<PathBuf>,
+        /// Customers in the generated workspace.
+        #[arg(long, default_value_t = 100_000)]
+        customers: u64,
+        /// Member switches per starter template.
+        #[arg(long, default_value_t = 60)]
+        switches: usize,
+        /// Keystrokes in the editor.
+        #[arg(long, default_value_t = 40)]
+        keystrokes: usize,
+    },
     /// Engine build time and memory, cold and one-leaf-edit evaluation
     /// latency of rules, and the same rules' SQL in SQLite.
     Engine {
@@ -96,7 +113,10 @@ pub fn run(what: BenchCommand) -> Result<(), CliError> {
             events,
             keep,
         } => import::run(dir, customers, events, keep),
-        BenchCommand::Ui { .. } => Err(CliError::new(1, "`bench ui` is run by the app entry")),
+        BenchCommand::Ui { .. } | BenchCommand::Preview { .. } => Err(CliError::new(
+            1,
+            "`bench ui` and `bench preview` are run by the app entry",
+        )),
         BenchCommand::Engine {
             workspace,
             rules,
