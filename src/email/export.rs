@@ -259,7 +259,7 @@ fn write_csv(
             );
         }
         let r = &renderers[u.renderer];
-        let ctx = builder.build(u.row);
+        let ctx = builder.build_for(u.row, r.needs);
         let (id, ext, email) = member_ids(&ctx);
         let hb = handlebars::Context::from(ctx);
         let out = r.render_ctx(&hb)?;
@@ -356,7 +356,7 @@ fn write_files(
                             }
                         }
                         let r = &renderers[u.renderer];
-                        let ctx = builder.build(u.row);
+                        let ctx = builder.build_for(u.row, r.needs);
                         let (id, _, email) = member_ids(&ctx);
                         let body: Vec<u8> = match format {
                             Format::Html => r.render(ctx)?.html.into_bytes(),
