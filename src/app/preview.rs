@@ -244,15 +244,10 @@ impl Preview {
     ) -> Result<ColumnView, AppError> {
         let data = self.mail.builder.build(row);
         let context = serde_json::to_string_pretty(&data).unwrap_or_default();
-        let rendered = renderer.render_with_text(data).map_err(email_error)?;
-        let findings = lint::lint(
-            renderer,
-            &self.mail.builder,
-            &[row],
-            &self.mail.shape,
-            &crate::progress::NoProgress,
-        )
-        .findings;
+        let rendered = renderer
+            .render_with_text(data.clone())
+            .map_err(email_error)?;
+        let findings = lint::member_findings(renderer, &data, &rendered);
         if progress.is_cancelled() {
             return Err(AppError::Cancelled);
         }
@@ -307,8 +302,13 @@ impl Preview {
     /// Edge cases among `members` for the picker's "jump to": a fallback
     /// first name, an empty cart, no recommendations, no orders, and one
     /// member for each side of every branch (from a segment lint).
-    pub fn edge_cases(&self, members: &[usize], report: Option<&LintReport>) -> Vec<EdgeCase> {
-        let mut out: Vec<EdgeCase> = lint::edge_cases(&self.mail.builder, members)
+    pub fn edge_cases(
+        &self,
+        members: &[usize],
+        report: Option<&LintReport>,
+        progress: &dyn Progress,
+    ) -> Vec<EdgeCase> {
+        let mut out: Vec<EdgeCase> = lint::edge_cases(&self.mail.builder, members, progress)
             .into_iter()
             .filter_map(|(label, row)| {
                 row.map(|row| EdgeCase {

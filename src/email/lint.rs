@@ -834,18 +834,26 @@ fn attributes(tag: &str) -> Vec<(String, String)> {
     out
 }
 
-/// The member rows of each branch and fallback edge case, for the Preview
-/// picker: a member whose first name falls back, one with an empty cart,
-/// one without recommendations.
-pub fn edge_cases(builder: &ContextBuilder, rows: &[usize]) -> Vec<(&'static str, Option<usize>)> {
+/// Members looked at, at most, for the edge cases.
+pub const EDGE_SCAN: usize = 50_000;
+
+/// The member rows of each fallback edge case, for the Preview picker: a
+/// member whose first name falls back, one with an empty cart, one without
+/// recommendations, one without orders. Looks at the first
+/// [`EDGE_SCAN`] members at most, and stops when cancelled.
+pub fn edge_cases(
+    builder: &ContextBuilder,
+    rows: &[usize],
+    progress: &dyn Progress,
+) -> Vec<(&'static str, Option<usize>)> {
     let mut cases: Vec<(&'static str, Option<usize>)> = vec![
         ("first name falls back", None),
         ("empty cart", None),
         ("no recommendations", None),
         ("no orders", None),
     ];
-    for &row in rows {
-        if cases.iter().all(|c| c.1.is_some()) {
+    for (k, &row) in rows.iter().take(EDGE_SCAN).enumerate() {
+        if cases.iter().all(|c| c.1.is_some()) || (k % 256 == 0 && progress.is_cancelled()) {
             break;
         }
         let c = builder.build(row);
@@ -862,6 +870,71 @@ pub fn edge_cases(builder: &ContextBuilder, rows: &[usize]) -> Vec<(&'static str
         }
     }
     cases
+}
+
+/// What one member's email shows of the template's problems, from the
+/// context and the email already rendered for them (cheap: no second
+/// render): variables empty for this member that no fallback covers, a
+/// subject longer than inboxes show, images without alt text and
+/// placeholder links in the rendered HTML. What the template's sources
+/// show for everyone is the static lint's.
+pub fn member_findings(r: &Renderer, data: &Json, rendered: &super::Rendered) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut seen_paths: Vec<&AbsPath> = Vec::new();
+    for (_, items) in &r.items {
+        for it in items {
+            let Item::Var {
+                path,
+                raw,
+                pos,
+                guarded: false,
+                ..
+            } = it
+            else {
+                continue;
+            };
+            if seen_paths.contains(&path) {
+                continue;
+            }
+            seen_paths.push(path);
+            let (mut empty, mut seen) = (false, false);
+            visit(data, path, &mut |v| {
+                seen = true;
+                empty |= is_empty(v);
+            });
+            if empty || (!path.contains(&Seg::Items) && !seen) {
+                out.push(Finding::at(
+                    pos,
+                    Severity::Warning,
+                    format!(
+                        "{raw} is empty for this member and no fallback covers it; use {{{{default {} \"…\"}}}} or {{{{#if}}}}",
+                        path_text(path).replace("[]", "")
+                    ),
+                ));
+            }
+        }
+    }
+    let len = rendered.subject.chars().count();
+    if len > SUBJECT_MAX {
+        out.push(Finding {
+            part: "subject".into(),
+            line: 1,
+            col: 1,
+            severity: Severity::Warning,
+            message: format!("the subject is {len} characters; inboxes show about {SUBJECT_MAX}"),
+        });
+    }
+    let mut messages = Vec::new();
+    for f in html_checks(&rendered.html, "body", true) {
+        if !messages.contains(&f.message) {
+            messages.push(f.message.clone());
+            out.push(Finding {
+                message: format!("in this member's email: {}", f.message),
+                ..f
+            });
+        }
+    }
+    out
 }
 
 /// Static lint of every part without members (syntax, variables, HTML).

@@ -37,6 +37,9 @@ pub fn column_ui(
         ui.separator();
         match &c.shown {
             Some(shown) => inbox_ui(ui, &shown.view),
+            None if c.members.is_empty() => {
+                ui.weak("No members as of the evaluation time: nothing to show.");
+            }
             None if c.error.is_none() => {
                 ui.horizontal_wrapped(|ui| {
                     ui.spinner();
@@ -280,7 +283,7 @@ fn inbox_ui(ui: &mut egui::Ui, v: &crate::app::preview::ColumnView) {
 }
 
 fn body_ui(ui: &mut egui::Ui, c: &mut Column) {
-    let Some(shown) = &c.shown else {
+    let Some(shown) = &mut c.shown else {
         return;
     };
     let stale = c.running;
@@ -291,14 +294,14 @@ fn body_ui(ui: &mut egui::Ui, c: &mut Column) {
                     if c.textures.is_empty() && !shown.tiles.is_empty() {
                         // Uploads the tiles made on the worker (the image
                         // itself was never touched on this thread).
-                        c.textures = shown
-                            .tiles
-                            .iter()
+                        // Handed over, not copied: the tiles are needed once.
+                        c.textures = std::mem::take(&mut shown.tiles)
+                            .into_iter()
                             .enumerate()
                             .map(|(k, tile)| {
                                 ui.ctx().load_texture(
                                     format!("preview-{}-{k}", shown.view.customer_id),
-                                    tile.clone(),
+                                    tile,
                                     egui::TextureOptions::LINEAR,
                                 )
                             })
@@ -334,8 +337,8 @@ fn body_ui(ui: &mut egui::Ui, c: &mut Column) {
                         .auto_shrink([false, false])
                         .show(ui, |ui| {
                             ui.spacing_mut().item_spacing.y = 0.0;
-                            for (tex, tile) in c.textures.iter().zip(&shown.tiles) {
-                                let size = egui::vec2(shown_w, tile.size[1] as f32 * k);
+                            for (tex, rows) in c.textures.iter().zip(&shown.tile_rows) {
+                                let size = egui::vec2(shown_w, *rows as f32 * k);
                                 let mut image = egui::Image::new((tex.id(), size));
                                 if stale {
                                     image = image.tint(egui::Color32::from_white_alpha(160));

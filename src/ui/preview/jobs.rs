@@ -81,6 +81,15 @@ impl PreviewScreen {
             if c.requested.as_ref() == Some(&request) {
                 continue;
             }
+            // An edit makes the segment's lint moot: stop it, so the
+            // renders get the machine; it runs again once typing pauses.
+            if c.requested
+                .as_ref()
+                .is_some_and(|r| r.draft != request.draft)
+            {
+                ctx.jobs.forget(&JobKey::PreviewLint(index));
+                c.lint_requested = None;
+            }
             c.requested = Some(request.clone());
             c.running = true;
             c.requested_at = Some(Instant::now());
@@ -96,6 +105,7 @@ impl PreviewScreen {
                             Box::new(Shown {
                                 request: request.clone(),
                                 view,
+                                tile_rows: tiles.iter().map(|t| t.size[1]).collect(),
                                 tiles,
                                 elapsed: started.elapsed(),
                             })
@@ -110,6 +120,11 @@ impl PreviewScreen {
     /// Starts the segment lint of every column whose template or segment
     /// changed (it runs over all members, in the background).
     pub(super) fn request_lints(&mut self, p: &Arc<Preview>, ctx: &mut ScreenCtx<'_>) {
+        // The emails on screen come first: a segment lint waits for typing
+        // to pause and for the columns' renders.
+        if self.editor.edited_at.is_some() || self.columns.iter().any(|c| c.running) {
+            return;
+        }
         let draft = self.draft();
         for (index, c) in self.columns.iter_mut().enumerate() {
             let Some(shown) = &c.shown else {
@@ -134,6 +149,11 @@ impl PreviewScreen {
                 continue;
             }
             c.lint_requested = Some(key.clone());
+            if let Some((_, report, edges)) = c.lint_cache.iter().find(|(k, _, _)| *k == key) {
+                c.lint = Some((key, report.clone()));
+                c.edges = edges.clone();
+                continue;
+            }
             let p = p.clone();
             let members = c.members.clone();
             ctx.jobs.spawn(
@@ -155,7 +175,7 @@ impl PreviewScreen {
                             },
                         ),
                     };
-                    let edges = p.edge_cases(&members, Some(&report));
+                    let edges = p.edge_cases(&members, Some(&report), job);
                     Msg::Preview(PreviewMsg::Lint {
                         index,
                         key,
@@ -176,19 +196,23 @@ impl PreviewScreen {
                     Ok(p) => {
                         // Columns keep their segments; their member lists
                         // and images are made anew.
-                        let segments: Vec<(Option<i64>, Option<String>)> = self
+                        let kept: Vec<_> = self
                             .columns
                             .iter()
-                            .map(|c| (c.segment, c.variant.clone()))
+                            .map(|c| (c.segment, c.variant.clone(), c.row(), c.tab))
                             .collect();
-                        self.columns = segments
+                        self.columns = kept
                             .into_iter()
-                            .filter(|(s, _)| {
+                            .filter(|(s, ..)| {
                                 s.is_none_or(|id| p.mail.segments.iter().any(|x| x.id == id))
                             })
-                            .map(|(s, v)| {
+                            .map(|(s, v, row, tab)| {
                                 let mut c = Column::new(s, p.members(s));
                                 c.variant = v;
+                                c.tab = tab;
+                                if let Some(row) = row {
+                                    c.show_row(row);
+                                }
                                 c
                             })
                             .collect();
@@ -235,6 +259,11 @@ impl PreviewScreen {
                 if let Some(c) = self.columns.get_mut(index)
                     && c.lint_requested.as_ref() == Some(&key)
                 {
+                    if c.lint_cache.len() >= 4 {
+                        c.lint_cache.remove(0);
+                    }
+                    c.lint_cache
+                        .push((key.clone(), report.clone(), edges.clone()));
                     c.lint = Some((key, report));
                     c.edges = edges;
                 }

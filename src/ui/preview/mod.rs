@@ -83,7 +83,10 @@ pub struct ColumnRequest {
 pub struct Shown {
     pub request: ColumnRequest,
     pub view: ColumnView,
+    /// The image's tiles, until they are uploaded as textures.
     pub tiles: Vec<egui::ColorImage>,
+    /// Each tile's height in pixels.
+    pub tile_rows: Vec<usize>,
     /// How long the job took (render, lint, paint).
     pub elapsed: Duration,
 }
@@ -146,6 +149,9 @@ pub struct Column {
     pub lint: Option<(LintKey, Arc<LintReport>)>,
     pub lint_requested: Option<LintKey>,
     pub edges: Vec<EdgeCase>,
+    /// Recent segment lints: stepping through an A/B test alternates
+    /// between two templates, each linted once.
+    pub lint_cache: Vec<(LintKey, Arc<LintReport>, Vec<EdgeCase>)>,
     /// Random picks so far (each draws a new member).
     pub draws: u64,
 }
@@ -170,6 +176,7 @@ impl Column {
             lint: None,
             lint_requested: None,
             edges: Vec::new(),
+            lint_cache: Vec::new(),
             draws: 0,
         }
     }
