@@ -5,6 +5,7 @@
 //! GUI front end lives in [`ui`], the only module that knows the GUI
 //! toolkit (see ARCHITECTURE.md).
 
+pub mod analytics;
 pub mod app;
 pub mod cli;
 pub mod email;

@@ -10,6 +10,7 @@
 
 pub mod error;
 pub mod jobs;
+pub mod performance;
 pub mod preview;
 pub mod segments;
 pub mod templates;

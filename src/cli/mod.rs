@@ -5,6 +5,7 @@
 
 pub mod bench;
 mod email;
+mod perf;
 mod segments;
 mod snapshot;
 
@@ -182,6 +183,9 @@ pub enum Command {
     /// map; prints `file:line:column: severity: message` and exits 1 on
     /// errors.
     Lint(email::LintArgs),
+    /// How each segment responds to email: rates with 95 % intervals and
+    /// lift against the rest of the audience (table, CSV or JSON).
+    Perf(perf::PerfArgs),
     /// Paint one email as the Preview screen shows it, to a PNG file (a
     /// template for a customer or a segment's first member, or an HTML
     /// file).
@@ -347,6 +351,7 @@ fn run_command(command: Command) -> ExitCode {
         Command::Render(args) => email::render(args),
         Command::Lint(args) => email::lint_command(args),
         Command::Snapshot(args) => snapshot::snapshot(args),
+        Command::Perf(args) => perf::perf(args),
         Command::Bench { what } => bench::run(what),
     };
     match result {

@@ -861,6 +861,26 @@ impl Engine {
         Ok(())
     }
 
+    /// Whether a flag property (`machine` of `email_open`, say) is true for
+    /// each event named `event`, aligned with the event's columns; `None`
+    /// when the workspace has no such event. Read from the store: a
+    /// workspace changed since the engine was built is an error.
+    pub fn flag_property(&self, event: &str, key: &str) -> Result<Option<Vec<bool>>, EvalError> {
+        let Some(cols) = self.data.events.get(event).cloned() else {
+            return Ok(None);
+        };
+        let store = Store::open_read_only(&self.workspace)?;
+        if store.data_version()? != self.data.data_version {
+            return Err(EvalError::DataChanged);
+        }
+        let mut flags = Vec::with_capacity(cols.time.len());
+        store.scan_event_flag(event, key, |b| flags.push(b))?;
+        if flags.len() != cols.time.len() {
+            return Err(EvalError::DataChanged);
+        }
+        Ok(Some(flags))
+    }
+
     /// An extra property column [`Engine::prepare`] loaded.
     fn prop_column(&self, event: &str, key: &str) -> Result<Arc<PropColumn>, EvalError> {
         locked(&self.props)

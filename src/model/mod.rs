@@ -126,6 +126,8 @@ pub mod event_names {
     pub const EMAIL_OPEN: &str = "email_open";
     pub const EMAIL_CLICK: &str = "email_click";
     pub const UNSUBSCRIBE: &str = "unsubscribe";
+    /// A send that did not reach the inbox (hard bounce).
+    pub const EMAIL_BOUNCE: &str = "email_bounce";
     pub const PAGE_VIEW: &str = "page_view";
     pub const PRODUCT_VIEW: &str = "product_view";
     pub const ADD_TO_CART: &str = "add_to_cart";

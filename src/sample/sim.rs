@@ -154,6 +154,14 @@ pub fn catalog(seed: u64, now: i64) -> Catalog {
     }
 }
 
+/// How much more (or less) email is opened at time `t` than on average:
+/// a peak in mid-December, a trough in mid-June.
+fn season(t: i64) -> f64 {
+    use chrono::Datelike;
+    let day = f64::from(ts_to_date(t).ordinal());
+    1.0 + 0.3 * (std::f64::consts::TAU * (day - 350.0) / 365.25).cos()
+}
+
 /// The starter templates (ids 1..=5 in a fresh workspace: newsletter,
 /// VIP offer, win-back, abandoned cart, welcome).
 fn sample_templates(now: i64) -> Vec<Template> {
@@ -282,6 +290,7 @@ pub fn simulate_customer(seed: u64, now: i64, cat: &Catalog, index: u64) -> SimC
 
     let life = Life {
         cat,
+        seed,
         index,
         now,
         lifecycle,
@@ -350,6 +359,7 @@ pub fn simulate_customer(seed: u64, now: i64, cat: &Catalog, index: u64) -> SimC
 /// this order: orders, web sessions, email.
 struct Life<'a> {
     cat: &'a Catalog,
+    seed: u64,
     index: u64,
     now: i64,
     lifecycle: Lifecycle,
@@ -519,9 +529,24 @@ impl<'a> Life<'a> {
     }
 
     /// Email: sends while consent lasts, opens, clicks, unsubscribes;
-    /// returns whether consent lasted.
+    /// returns whether consent lasted. Opens follow the season (more in
+    /// November and December, fewer in summer); lapsed customers open
+    /// little. From a stream of their own (so the rest of the data stays
+    /// as it was): bounces, machine opens of Apple Mail Privacy Protection
+    /// users and security scanners' clicks (marked `machine`), and orders
+    /// placed after a click.
     fn emails(&self, rng: &mut Rng, events: &mut Vec<Event>, initial_consent: bool) -> bool {
         let mut consent = initial_consent;
+        let mut more = Rng::derive(self.seed, 0xE3A1, self.index);
+        let mpp = more.chance(0.3);
+        let scanned = more.chance(0.05);
+        let p_convert = match self.lifecycle {
+            Lifecycle::Loyal => 0.12,
+            Lifecycle::Lapsed => 0.02,
+            Lifecycle::New => 0.08,
+            _ => 0.05,
+        };
+        let machine = || props(&[("machine", serde_json::Value::Bool(true))]);
         if initial_consent {
             for c in &self.cat.campaigns {
                 let Some(sent) = c.sent_at else { continue };
@@ -535,7 +560,25 @@ impl<'a> Life<'a> {
                 let mut e = event(ev::EMAIL_SENT, t);
                 e.campaign = Some(c.id.clone());
                 events.push(e);
-                let mut p_open: f64 = self.open_p;
+                if more.chance(0.004) {
+                    let mut e = event(ev::EMAIL_BOUNCE, t + 30);
+                    e.campaign = Some(c.id.clone());
+                    events.push(e);
+                    continue;
+                }
+                if mpp {
+                    let mut e = event(ev::EMAIL_OPEN, t + more.range(20, 900));
+                    e.campaign = Some(c.id.clone());
+                    e.properties = machine();
+                    events.push(e);
+                }
+                if scanned && more.chance(0.5) {
+                    let mut e = event(ev::EMAIL_CLICK, t + more.range(5, 120));
+                    e.campaign = Some(c.id.clone());
+                    e.properties = machine();
+                    events.push(e);
+                }
+                let mut p_open: f64 = self.open_p * season(t);
                 if self.lifecycle == Lifecycle::Lapsed && t > self.lapse_at {
                     p_open *= 0.35;
                 }
@@ -559,6 +602,23 @@ impl<'a> Life<'a> {
                                 let mut e = event(ev::EMAIL_CLICK, tc);
                                 e.campaign = Some(c.id.clone());
                                 events.push(e);
+                                if more.chance(p_convert) {
+                                    let product = self.pick_product(&mut more);
+                                    let to = tc + more.range(600, 3 * DAY);
+                                    let mut e = event(ev::ORDER, to);
+                                    e.value = product.price;
+                                    e.product = Some(product.sku.clone());
+                                    e.category = product.category.clone();
+                                    e.properties = props(&[(
+                                        "order_id",
+                                        serde_json::Value::String(format!(
+                                            "O{}-E{}",
+                                            self.index + 1,
+                                            tc
+                                        )),
+                                    )]);
+                                    events.push(e);
+                                }
                             }
                         }
                     }

@@ -516,6 +516,40 @@ impl Store {
     }
 }
 
+impl crate::store::Store {
+    /// Streams whether one extra property of every event named `event` is
+    /// set and true (JSON `true`, a non-zero number, or the text `true`,
+    /// `yes`, `1`), in the engine's order: by customer, time and id. For
+    /// flags such as `machine` on opens; rule conditions read properties
+    /// with [`Store::scan_event_property`].
+    pub fn scan_event_flag(&self, event: &str, key: &str, mut f: impl FnMut(bool)) -> Result<()> {
+        if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(crate::store::StoreError::Invalid(format!(
+                "event property key {key:?} must be letters, digits and _"
+            )));
+        }
+        let path = format!("$.{key}");
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT CASE json_type(properties, ?2)
+                          WHEN 'true' THEN 1
+                          WHEN 'integer' THEN json_extract(properties, ?2) <> 0
+                          WHEN 'real' THEN json_extract(properties, ?2) <> 0
+                          WHEN 'text' THEN lower(json_extract(properties, ?2)) IN ('true', 'yes', '1')
+                          ELSE 0
+                        END
+                 FROM events WHERE name = ?1 ORDER BY customer_id, time, id",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query(params![event, path]).map_err(|e| self.err(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            f(row.get::<_, i64>(0).map_err(|e| self.err(e))? != 0);
+        }
+        Ok(())
+    }
+}
+
 /// One customer as likely-duplicate checks see them.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct PersonEvidence {

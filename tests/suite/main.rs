@@ -3,6 +3,7 @@
 
 mod common;
 
+mod analytics;
 mod architecture;
 mod cli;
 mod email;

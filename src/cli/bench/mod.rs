@@ -9,6 +9,7 @@ use clap::Subcommand;
 
 mod engine;
 mod import;
+mod perf;
 mod render;
 
 use super::CliError;
@@ -89,6 +90,18 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1)]
         sqlite_runs: usize,
     },
+    /// Segment performance: sends read, every metric of 20 segments, the
+    /// builder's live metrics after an edit, segment size over 24 months.
+    Perf {
+        /// The workspace; the generated 1M-customer one by default.
+        #[arg(long)]
+        workspace: Option<PathBuf>,
+        #[arg(long, default_value_t = 1_000_000)]
+        customers: u64,
+        /// Builder edits to time.
+        #[arg(long, default_value_t = 40)]
+        edits: usize,
+    },
     /// Every customer's email: renders per second per core for each starter
     /// template (context included), linting and exporting everyone.
     Render {
@@ -124,6 +137,11 @@ pub fn run(what: BenchCommand) -> Result<(), CliError> {
             runs,
             sqlite_runs,
         } => engine::run(workspace, rules, customers, runs, sqlite_runs),
+        BenchCommand::Perf {
+            workspace,
+            customers,
+            edits,
+        } => perf::run(workspace, customers, edits),
         BenchCommand::Render {
             workspace,
             customers,
