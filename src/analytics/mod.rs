@@ -440,46 +440,63 @@ pub fn adjust(segments: &mut [SegmentReport]) {
     }
 }
 
-/// The report: every segment's metrics against the rest of the audience,
-/// over the selected campaigns. Segments are measured on two threads.
-pub fn report(
+/// Each segment's members for each selected campaign (see
+/// [`members_by_campaign`]), segments on two threads.
+pub fn segment_members(
     engine: &Engine,
     sends: &Sends,
     segments: &[SegmentRule],
     selection: &Selection,
     membership: Membership,
     progress: &dyn Progress,
-) -> Result<Report, EvalError> {
+) -> Result<Vec<Vec<Option<Arc<Bitset>>>>, EvalError> {
     let n = segments.len();
     let done = std::sync::atomic::AtomicUsize::new(0);
-    let one = |s: &SegmentRule| -> Result<SegmentReport, EvalError> {
-        let members = members_by_campaign(engine, sends, &s.node, selection, membership, progress)?;
-        let (counts, rest) = split_counts(sends, &members);
+    let one = |s: &SegmentRule| {
+        let m = members_by_campaign(engine, sends, &s.node, selection, membership, progress);
         let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         progress.report(d as f32 / n.max(1) as f32, &format!("{d} of {n} segments"));
-        Ok(SegmentReport {
-            id: s.id,
-            name: s.name.clone(),
-            too_small: counts.recipients < MIN_RECIPIENTS,
-            metrics: metrics(&counts, &rest, sends.has_bounces, SEED ^ s.id as u64),
-            counts,
-            rest,
-        })
+        m
     };
     let half = n.div_ceil(2);
-    let results: Vec<Result<SegmentReport, EvalError>> = std::thread::scope(|scope| {
+    let results: Vec<Result<_, EvalError>> = std::thread::scope(|scope| {
         let (a, b) = segments.split_at(half.min(n));
         let h = scope.spawn(|| b.iter().map(one).collect::<Vec<_>>());
         let mut out: Vec<_> = a.iter().map(one).collect();
         out.extend(h.join().unwrap_or_default());
         out
     });
-    let mut reports = results.into_iter().collect::<Result<Vec<_>, _>>()?;
-    if reports.len() != n {
+    if results.len() != n {
         return Err(EvalError::Cancelled);
     }
+    results.into_iter().collect()
+}
+
+/// The report from each segment's members by campaign.
+pub fn report_from(
+    sends: &Sends,
+    segments: &[SegmentRule],
+    members: &[Vec<Option<Arc<Bitset>>>],
+    selection: &Selection,
+    membership: Membership,
+) -> Report {
+    let mut reports: Vec<SegmentReport> = segments
+        .iter()
+        .zip(members)
+        .map(|(s, m)| {
+            let (counts, rest) = split_counts(sends, m);
+            SegmentReport {
+                id: s.id,
+                name: s.name.clone(),
+                too_small: counts.recipients < MIN_RECIPIENTS,
+                metrics: metrics(&counts, &rest, sends.has_bounces, SEED ^ s.id as u64),
+                counts,
+                rest,
+            }
+        })
+        .collect();
     adjust(&mut reports);
-    Ok(Report {
+    Report {
         segments: reports,
         all: all_counts(sends, selection),
         campaigns: sends
@@ -493,7 +510,23 @@ pub fn report(
         notes: sends.notes.clone(),
         has_bounces: sends.has_bounces,
         has_machine_marks: sends.has_machine_marks,
-    })
+    }
+}
+
+/// The report: every segment's metrics against the rest of the audience,
+/// over the selected campaigns.
+pub fn report(
+    engine: &Engine,
+    sends: &Sends,
+    segments: &[SegmentRule],
+    selection: &Selection,
+    membership: Membership,
+    progress: &dyn Progress,
+) -> Result<Report, EvalError> {
+    let members = segment_members(engine, sends, segments, selection, membership, progress)?;
+    Ok(report_from(
+        sends, segments, &members, selection, membership,
+    ))
 }
 
 /// Weeks or months.
@@ -669,7 +702,7 @@ pub fn shown(m: &MetricValue) -> String {
 }
 
 /// The report as a text table: one line per segment, the key metrics with
-/// a mark where the segment is clearly higher (▲) or lower (▼) than the
+/// a mark where the segment is clearly higher (⏶) or lower (⏷) than the
 /// rest of the audience, `·` for too small to say.
 pub fn to_table(r: &Report) -> String {
     let cols = [
@@ -698,8 +731,8 @@ pub fn to_table(r: &Report) -> String {
     }
     out.push('\n');
     let mark = |v: Verdict| match v {
-        Verdict::Higher => "▲",
-        Verdict::Lower => "▼",
+        Verdict::Higher => "⏶",
+        Verdict::Lower => "⏷",
         Verdict::TooSmall => "·",
         _ => " ",
     };
@@ -735,7 +768,7 @@ pub fn to_table(r: &Report) -> String {
         .collect();
     line("(all recipients)", r.all.recipients, values);
     out.push_str(&format!(
-        "{} campaigns · members {} · conversions: an order within {} days after a {} · ▲▼ differ from the rest of the audience (Benjamini–Hochberg q < {FALSE_DISCOVERY_RATE}) · · fewer than {MIN_RECIPIENTS} recipients\n",
+        "{} campaigns · members {} · conversions: an order within {} days after a {} · ⏶⏷ differ from the rest of the audience (Benjamini–Hochberg q < {FALSE_DISCOVERY_RATE}) · · fewer than {MIN_RECIPIENTS} recipients\n",
         r.campaigns,
         match r.membership {
             Membership::AsOfSend => "as of each send",

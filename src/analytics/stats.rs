@@ -131,7 +131,8 @@ pub struct Sparse {
 
 impl Sparse {
     pub fn mean(&self) -> Option<f64> {
-        (self.n > 0).then(|| self.nonzero.iter().sum::<f64>() / self.n as f64)
+        // `+ 0.0`: the sum of nothing is -0.0, which would print as "-0.00".
+        (self.n > 0).then(|| (self.nonzero.iter().sum::<f64>() + 0.0) / self.n as f64)
     }
 
     /// The sample variance of all `n` values.

@@ -54,6 +54,12 @@ pub enum JobKey {
     PreviewCheck,
     PreviewSave,
     PreviewWrite,
+    /// Every campaign's sends, read for the performance figures.
+    Sends,
+    PerformanceReport,
+    PerformanceTrend,
+    PerformanceSize,
+    PerformanceExport,
 }
 
 type Waker = Arc<dyn Fn() + Send + Sync>;

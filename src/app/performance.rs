@@ -100,3 +100,48 @@ pub fn live_metrics(sends: &Sends, members: &Arc<Bitset>) -> LiveMetrics {
 pub fn node_of(rules: &[SegmentRule], id: i64) -> Option<Arc<RNode>> {
     rules.iter().find(|r| r.id == id).map(|r| r.node.clone())
 }
+
+/// What the Performance screen shows for a choice of segments and
+/// campaigns: the report, and each segment's counts per week and month.
+pub struct ScreenData {
+    pub report: Report,
+    pub weekly: Vec<Vec<analytics::TrendPoint>>,
+    pub monthly: Vec<Vec<analytics::TrendPoint>>,
+}
+
+/// Loads the saved segments and measures them (one job of the screen).
+pub fn screen_data(
+    path: &std::path::Path,
+    engine: &Engine,
+    sends: &Sends,
+    only: &[i64],
+    selection: &Selection,
+    membership: Membership,
+    progress: &dyn Progress,
+) -> Result<(Vec<SegmentRule>, ScreenData), AppError> {
+    let store = Store::open_read_only(path)?;
+    let schema = crate::engine::schema_of(&store)?;
+    let mut rules = saved_rules(&schema, &store.segments()?);
+    if !only.is_empty() {
+        rules.retain(|r| only.contains(&r.id));
+    }
+    let members =
+        analytics::segment_members(engine, sends, &rules, selection, membership, progress)?;
+    let report = analytics::report_from(sends, &rules, &members, selection, membership);
+    let weekly = members
+        .iter()
+        .map(|m| analytics::trend(sends, m, analytics::Period::Week))
+        .collect();
+    let monthly = members
+        .iter()
+        .map(|m| analytics::trend(sends, m, analytics::Period::Month))
+        .collect();
+    Ok((
+        rules,
+        ScreenData {
+            report,
+            weekly,
+            monthly,
+        },
+    ))
+}

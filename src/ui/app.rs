@@ -10,10 +10,11 @@ use std::time::Instant;
 use super::commands::UiCommand;
 pub use super::ctx::{FilePurpose, Msg, Request, SETTINGS_KEY, ScreenCtx, Settings};
 use super::data_screen::DataScreen;
-use super::placeholder_screens::PerformanceScreen;
+use super::performance::PerformanceScreen;
 use super::preview::PreviewScreen;
 use super::segments::SegmentsScreen;
 use super::{status_bar, top_bar};
+use crate::analytics::{Attribution, Sends};
 use crate::app::Screen;
 use crate::app::jobs::{JobKey, Jobs};
 use crate::app::workspace::{
@@ -51,6 +52,7 @@ macro_rules! screen_ctx {
             settings: &$app.settings,
             requests: &mut $requests,
             as_of: $app.segments.as_of(),
+            sends: $app.sends.as_ref().map(|(_, s)| s),
         }
     };
 }
@@ -64,6 +66,12 @@ pub struct PrismApp {
     pub jobs: Jobs<Msg>,
     /// The open workspace in memory, once loaded.
     pub engine: Option<Arc<Engine>>,
+    /// Every campaign's sends, read as of (time, attribution).
+    pub sends: Option<((i64, Attribution), Arc<Sends>)>,
+    /// The attribution the sends are read with (the Performance screen's
+    /// setting).
+    pub attribution: Attribution,
+    sends_loading: Option<(i64, Attribution)>,
     pub data: DataScreen,
     pub segments: SegmentsScreen,
     pub preview: PreviewScreen,
@@ -86,10 +94,13 @@ impl PrismApp {
             workspace: None,
             jobs: Jobs::new(),
             engine: None,
+            sends: None,
+            attribution: Attribution::default(),
+            sends_loading: None,
             data: DataScreen::default(),
             segments: SegmentsScreen::default(),
             preview: PreviewScreen::default(),
-            performance: PerformanceScreen,
+            performance: PerformanceScreen::default(),
             errors: Vec::new(),
             pending_commands: Vec::new(),
             started_up: false,
@@ -146,7 +157,10 @@ impl PrismApp {
                     self.jobs.supersede_all();
                     self.settings.last_workspace = Some(info.path.clone());
                     self.engine = None;
+                    self.sends = None;
+                    self.sends_loading = None;
                     self.data.workspace_changed(&info);
+                    self.performance.unload();
                     self.segments.unload();
                     self.preview.unload();
                     self.load_engine(info.path.clone());
@@ -182,6 +196,23 @@ impl PrismApp {
             Msg::Segments(m) => self.segments.handle(m, &mut screen_ctx!(self, requests)),
             Msg::Data(m) => self.data.handle(m, &mut screen_ctx!(self, requests)),
             Msg::Preview(m) => self.preview.handle(m, &mut screen_ctx!(self, requests)),
+            Msg::Performance(m) => self.performance.handle(m, &mut screen_ctx!(self, requests)),
+            Msg::SendsReady { key, result } => {
+                if self.sends_loading == Some(key) {
+                    self.sends_loading = None;
+                }
+                match result {
+                    Ok(sends) => {
+                        self.sends = Some((key, sends));
+                        // The draft's live metrics follow.
+                        self.segments.sends_changed();
+                        self.performance.sends_changed();
+                    }
+                    Err(e) => self
+                        .errors
+                        .push(format!("Could not read the email sends: {e}")),
+                }
+            }
         }
         self.apply(requests);
     }
@@ -193,8 +224,34 @@ impl PrismApp {
                 Request::OpenWorkspace(path) => self.open_workspace(path, None),
                 Request::Command(c) => self.pending_commands.push(c),
                 Request::Error(e) => self.errors.push(e),
+                Request::Attribution(a) => self.attribution = a,
             }
         }
+    }
+
+    /// Reads every campaign's sends in the background when the engine,
+    /// the evaluation time or the attribution changed.
+    fn maybe_load_sends(&mut self) {
+        let (Some(engine), Some(ws)) = (self.engine.clone(), self.workspace.as_ref()) else {
+            return;
+        };
+        let key = (self.segments.as_of(), self.attribution);
+        if self.sends.as_ref().is_some_and(|(k, _)| *k == key) || self.sends_loading == Some(key) {
+            return;
+        }
+        self.sends_loading = Some(key);
+        let path = ws.path.clone();
+        self.jobs
+            .spawn(JobKey::Sends, "Reading email sends", move |ctx| {
+                let result = crate::store::Store::open_read_only(&path)
+                    .map_err(|e| e.to_string())
+                    .and_then(|store| {
+                        crate::app::performance::load_sends(&store, &engine, key.1, key.0, ctx)
+                            .map_err(|e| e.to_string())
+                    })
+                    .map(Arc::new);
+                Msg::SendsReady { key, result }
+            });
     }
 
     /// Loads the workspace into the segment engine in the background.
@@ -308,6 +365,7 @@ impl PrismApp {
         for msg in self.jobs.poll() {
             self.handle(msg);
         }
+        self.maybe_load_sends();
         self.errors.extend(self.jobs.take_failures());
         for command in UiCommand::pressed(&ctx) {
             self.run_command(&ctx, command);

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::commands::UiCommand;
 use super::data_screen::DataMsg;
+use super::performance::PerfMsg;
 use super::preview::PreviewMsg;
 use super::segments::SegMsg;
 use crate::app::jobs::Jobs;
@@ -46,6 +47,12 @@ pub enum Msg {
     Data(DataMsg),
     Segments(SegMsg),
     Preview(PreviewMsg),
+    Performance(PerfMsg),
+    /// Every campaign's sends, read as of a time with an attribution.
+    SendsReady {
+        key: (i64, crate::analytics::Attribution),
+        result: Result<Arc<crate::analytics::Sends>, String>,
+    },
 }
 
 /// What a screen asks of the app, handled after it has drawn or handled a
@@ -58,6 +65,8 @@ pub enum Request {
     Command(UiCommand),
     /// Show an error in the error dialog.
     Error(String),
+    /// Read the sends again with another attribution (window, trigger).
+    Attribution(crate::analytics::Attribution),
 }
 
 /// What a screen may use of the app while it draws or handles a message.
@@ -71,6 +80,8 @@ pub struct ScreenCtx<'a> {
     /// The time segments are evaluated as of (the Segments screen's
     /// choice): counts, members and emails all use it.
     pub as_of: i64,
+    /// Every campaign's sends as of `as_of`, once read.
+    pub sends: Option<&'a Arc<crate::analytics::Sends>>,
 }
 
 impl ScreenCtx<'_> {

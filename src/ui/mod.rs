@@ -10,7 +10,7 @@ pub mod ctx;
 pub mod data_screen;
 mod dialogs;
 pub mod import_wizard;
-mod placeholder_screens;
+pub mod performance;
 pub mod preview;
 pub mod preview_bench;
 pub mod quality_view;

@@ -16,6 +16,7 @@ mod paint;
 mod sample;
 mod store;
 mod ui_import;
+mod ui_performance;
 mod ui_preview;
 mod ui_segments;
 mod ui_shell;

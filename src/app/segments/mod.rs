@@ -52,6 +52,9 @@ pub fn resolve_as(schema: &Schema, name: &str, rule: &Rule) -> Result<RNode, Rul
 pub struct DraftResult {
     pub node: Arc<RNode>,
     pub evaluation: Evaluation,
+    /// The draft's key email metrics (when the workspace's sends are
+    /// read): computed with the count, in the same job.
+    pub live: Option<crate::app::performance::LiveMetrics>,
     /// Inline SQL per dialect.
     pub sql: std::collections::HashMap<Dialect, String>,
 }
@@ -91,6 +94,7 @@ pub fn evaluate_draft(
     Ok(DraftResult {
         node: Arc::new(node),
         evaluation,
+        live: None,
         sql,
     })
 }

@@ -164,7 +164,95 @@ fn as_of_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>) 
     }
 }
 
+/// The draft's key email metrics beside its count: open rate, click rate
+/// and revenue per recipient over the last 90 days' campaigns, each with
+/// its difference against the rest of their recipients.
+fn live_metrics_ui(ui: &mut egui::Ui, live: &crate::app::performance::LiveMetrics, stale: bool) {
+    use crate::analytics::{Metric, percent};
+    ui.horizontal_wrapped(|ui| {
+        if live.recipients == 0 {
+            ui.weak(format!(
+                "No email to these members in the last {} days.",
+                crate::app::performance::LIVE_DAYS
+            ));
+            return;
+        }
+        ui.weak(format!(
+            "Last {} days · {} sends ·",
+            crate::app::performance::LIVE_DAYS,
+            format_count(live.recipients as i64)
+        ));
+        for metric in [
+            Metric::HumanOpenRate,
+            Metric::ClickRate,
+            Metric::RevenuePerRecipient,
+        ] {
+            let Some(m) = live.metrics.iter().find(|m| m.metric == metric) else {
+                continue;
+            };
+            let name = match metric {
+                Metric::HumanOpenRate => "open",
+                Metric::ClickRate => "click",
+                _ => "revenue / recipient",
+            };
+            let value = crate::analytics::shown(m);
+            let diff = m.difference.map(|d| {
+                let clear = d.low > 0.0 || d.high < 0.0;
+                let text = if metric.is_rate() {
+                    format!("{:+.1} pts", d.value * 100.0)
+                } else {
+                    format!("{:+.2}", d.value)
+                };
+                (text, clear, d.value > 0.0)
+            });
+            let mut text = format!("{name} {value}");
+            if let Some((d, _, _)) = &diff {
+                text.push_str(&format!(" ({d} vs rest)"));
+            }
+            let color = match diff {
+                _ if stale || live.recipients < crate::analytics::MIN_RECIPIENTS => {
+                    ui.visuals().weak_text_color()
+                }
+                Some((_, true, true)) => egui::Color32::from_rgb(60, 160, 90),
+                Some((_, true, false)) => ui.visuals().warn_fg_color,
+                _ => ui.visuals().text_color(),
+            };
+            ui.colored_label(color, text).on_hover_text(format!(
+                "95 % interval {} to {}; the rest: {}",
+                m.value.map_or("—".into(), |e| if metric.is_rate() {
+                    percent(Some(e.low))
+                } else {
+                    format!("{:.2}", e.low)
+                }),
+                m.value.map_or("—".into(), |e| if metric.is_rate() {
+                    percent(Some(e.high))
+                } else {
+                    format!("{:.2}", e.high)
+                }),
+                m.rest.map_or("—".into(), |e| if metric.is_rate() {
+                    percent(Some(e.value))
+                } else {
+                    format!("{:.2}", e.value)
+                }),
+            ));
+        }
+    });
+}
+
 fn totals_ui(ui: &mut egui::Ui, s: &SegmentsScreen) {
+    if let Some((k, r)) = &s.eval.result
+        && Some(*k) == s.current
+        && let Some(live) = &r.live
+    {
+        let stale = s.eval.stale || s.eval.running;
+        totals_count_ui(ui, s);
+        live_metrics_ui(ui, live, stale);
+        return;
+    }
+    totals_count_ui(ui, s);
+}
+
+fn totals_count_ui(ui: &mut egui::Ui, s: &SegmentsScreen) {
     ui.horizontal(|ui| {
         let current = s.current;
         match &s.eval.result {

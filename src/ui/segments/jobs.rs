@@ -32,8 +32,15 @@ impl SegmentsScreen {
         self.eval.pending_since = None;
         self.eval.running = true;
         let as_of = self.as_of();
+        let sends = ctx.sends.cloned();
         ctx.jobs.spawn(JobKey::SegmentEval, "Counting", move |ctx| {
-            let result = evaluate_draft(&engine, &schema, &name, &rule, as_of, ctx).map(Arc::new);
+            let result = evaluate_draft(&engine, &schema, &name, &rule, as_of, ctx)
+                .map(|mut r| {
+                    r.live = sends
+                        .map(|s| crate::app::performance::live_metrics(&s, &r.evaluation.members));
+                    r
+                })
+                .map(Arc::new);
             Msg::Segments(SegMsg::Evaluated { key, result })
         });
     }

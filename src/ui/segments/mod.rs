@@ -322,6 +322,14 @@ impl SegmentsScreen {
         self.overlap.invalidate();
     }
 
+    /// The workspace's sends were read (again): count the draft anew so its
+    /// live email metrics follow.
+    pub fn sends_changed(&mut self) {
+        if self.current.is_some() {
+            self.eval.pending_since = Some(Instant::now() - TYPING_DEBOUNCE);
+        }
+    }
+
     /// Like [`SegmentsScreen::edited`], but counts at once (clicks, not typing).
     pub fn edited_now(&mut self) {
         self.edited();
