@@ -87,19 +87,25 @@ pub struct Counts {
 
 impl Counts {
     fn add_send(&mut self, f: u8) {
-        self.recipients += 1;
+        self.add_sends(f, 1);
+    }
+
+    /// `n` sends that all led to `f`.
+    fn add_sends(&mut self, f: u8, n: u64) {
+        let has = |bit: u8| if f & bit != 0 { n } else { 0 };
+        self.recipients += n;
         if f & flag::BOUNCED != 0 {
-            self.bounced += 1;
+            self.bounced += n;
             return;
         }
-        self.delivered += 1;
-        self.opened += u64::from(f & flag::OPENED != 0);
-        self.human_opened += u64::from(f & flag::HUMAN_OPENED != 0);
-        self.clicked += u64::from(f & flag::CLICKED != 0);
-        self.unsubscribed += u64::from(f & flag::UNSUBSCRIBED != 0);
+        self.delivered += n;
+        self.opened += has(flag::OPENED);
+        self.human_opened += has(flag::HUMAN_OPENED);
+        self.clicked += has(flag::CLICKED);
+        self.unsubscribed += has(flag::UNSUBSCRIBED);
         if f & flag::CLOSED != 0 {
-            self.closed += 1;
-            self.converted += u64::from(f & flag::CONVERTED != 0);
+            self.closed += n;
+            self.converted += has(flag::CONVERTED);
         }
     }
 
@@ -277,8 +283,31 @@ pub struct Report {
     pub has_machine_marks: bool,
 }
 
-/// Each selected campaign's members of a segment: evaluated as of its send
-/// time, or the current members for all.
+/// A segment's members among one campaign's recipients.
+#[derive(Clone, Debug)]
+pub enum Members {
+    /// Every member (engine rows): today's members, shared by every
+    /// campaign.
+    Everyone(Arc<Bitset>),
+    /// Bit `k`: whether the campaign's `k`-th recipient was a member (as
+    /// of its send; only the recipients were checked).
+    Recipients(Bitset),
+}
+
+impl Members {
+    /// Whether recipient `k` of `c` is a member.
+    #[inline]
+    pub fn has(&self, c: &CampaignSends, k: usize) -> bool {
+        match self {
+            Members::Everyone(set) => set.get(c.rows[k] as usize),
+            Members::Recipients(bits) => bits.get(k),
+        }
+    }
+}
+
+/// Each selected campaign's members of a segment: its recipients checked
+/// as of its send time (a few lookups each, never a pass over everyone),
+/// or the current members for all.
 pub fn members_by_campaign(
     engine: &Engine,
     sends: &Sends,
@@ -286,7 +315,7 @@ pub fn members_by_campaign(
     selection: &Selection,
     membership: Membership,
     progress: &dyn Progress,
-) -> Result<Vec<Option<Arc<Bitset>>>, EvalError> {
+) -> Result<Vec<Option<Members>>, EvalError> {
     let current = match membership {
         Membership::Current => Some(engine.set_of(node, sends.as_of, progress)?),
         Membership::AsOfSend => None,
@@ -299,33 +328,68 @@ pub fn members_by_campaign(
                 return Ok(None);
             }
             match &current {
-                Some(s) => Ok(Some(s.clone())),
-                None => engine.set_of(node, c.sent_at, progress).map(Some),
+                Some(s) => Ok(Some(Members::Everyone(s.clone()))),
+                None => engine
+                    .members_among(node, c.sent_at, &c.rows, progress)
+                    .map(|b| Some(Members::Recipients(b))),
             }
         })
         .collect()
 }
 
-/// A segment's counts and the rest's over the selected campaigns, given
-/// each campaign's members.
-pub fn split_counts(sends: &Sends, members: &[Option<Arc<Bitset>>]) -> (Counts, Counts) {
-    let (mut seg, mut rest) = (Counts::default(), Counts::default());
-    for (c, set) in sends.campaigns.iter().zip(members) {
-        let Some(set) = set else { continue };
-        for (&row, &f) in c.rows.iter().zip(&c.flags) {
-            if set.get(row as usize) {
-                seg.add_send(f);
-            } else {
-                rest.add_send(f);
+/// Adds one campaign's sends to the segment's counts, and to the rest's
+/// (its recipients not in the segment) when `rest` is given. Sends are
+/// tallied by what they led to (one byte of flags), so a segment costs one
+/// increment per member and the rest is the campaign's tally minus it.
+fn add_campaign(c: &CampaignSends, set: &Members, seg: &mut Counts, rest: Option<&mut Counts>) {
+    let mut mine = [0u64; 256];
+    match set {
+        Members::Recipients(bits) => {
+            for k in bits.iter() {
+                mine[c.flags[k] as usize] += 1;
+            }
+        }
+        Members::Everyone(members) => {
+            for (&row, &f) in c.rows.iter().zip(&c.flags) {
+                mine[f as usize] += u64::from(members.get(row as usize));
+            }
+        }
+    }
+    for (f, &n) in mine.iter().enumerate() {
+        if n > 0 {
+            seg.add_sends(f as u8, n);
+        }
+    }
+    if let Some(rest) = rest {
+        let all = c.flag_tally();
+        for (f, (&n, &m)) in all.iter().zip(&mine).enumerate() {
+            if n > m {
+                rest.add_sends(f as u8, n - m);
             }
         }
         for &(pos, v) in &c.revenue {
-            if set.get(c.rows[pos as usize] as usize) {
+            if set.has(c, pos as usize) {
                 seg.add_revenue(v);
             } else {
                 rest.add_revenue(v);
             }
         }
+    } else {
+        for &(pos, v) in &c.revenue {
+            if set.has(c, pos as usize) {
+                seg.add_revenue(v);
+            }
+        }
+    }
+}
+
+/// A segment's counts and the rest's over the selected campaigns, given
+/// each campaign's members.
+pub fn split_counts(sends: &Sends, members: &[Option<Members>]) -> (Counts, Counts) {
+    let (mut seg, mut rest) = (Counts::default(), Counts::default());
+    for (c, set) in sends.campaigns.iter().zip(members) {
+        let Some(set) = set else { continue };
+        add_campaign(c, set, &mut seg, Some(&mut rest));
     }
     seg.finish();
     rest.finish();
@@ -441,7 +505,9 @@ pub fn adjust(segments: &mut [SegmentReport]) {
 }
 
 /// Each segment's members for each selected campaign (see
-/// [`members_by_campaign`]), segments on two threads.
+/// [`members_by_campaign`]). As of each send, campaigns are shared among
+/// the cores and each recipient is checked against every segment at once
+/// (its events read once); today's members, segments on two threads.
 pub fn segment_members(
     engine: &Engine,
     sends: &Sends,
@@ -449,12 +515,62 @@ pub fn segment_members(
     selection: &Selection,
     membership: Membership,
     progress: &dyn Progress,
-) -> Result<Vec<Vec<Option<Arc<Bitset>>>>, EvalError> {
+) -> Result<Vec<Vec<Option<Members>>>, EvalError> {
+    use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
     let n = segments.len();
-    let done = std::sync::atomic::AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    if membership == Membership::AsOfSend {
+        let nodes: Vec<&RNode> = segments.iter().map(|s| &*s.node).collect();
+        let chosen: Vec<usize> = (0..sends.campaigns.len())
+            .filter(|&k| {
+                let c = &sends.campaigns[k];
+                selection.includes(c) && !c.rows.is_empty()
+            })
+            .collect();
+        let threads = std::thread::available_parallelism()
+            .map(|t| t.get())
+            .unwrap_or(1)
+            .clamp(1, 8);
+        let one = |k: usize| {
+            let c = &sends.campaigns[k];
+            let sets = engine.members_among_each(&nodes, c.sent_at, &c.rows, progress);
+            let d = done.fetch_add(1, Relaxed) + 1;
+            let total = chosen.len();
+            progress.report(
+                d as f32 / total.max(1) as f32,
+                &format!("{d} of {total} campaigns"),
+            );
+            sets.map(|s| (k, s))
+        };
+        let results: Vec<Result<(usize, Vec<Bitset>), EvalError>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let mine: Vec<usize> =
+                        chosen.iter().copied().skip(t).step_by(threads).collect();
+                    let one = &one;
+                    scope.spawn(move || mine.into_iter().map(one).collect::<Vec<_>>())
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        if results.len() != chosen.len() {
+            return Err(EvalError::Cancelled);
+        }
+        let mut out = vec![vec![None; sends.campaigns.len()]; n];
+        for r in results {
+            let (k, sets) = r?;
+            for (seg, set) in out.iter_mut().zip(sets) {
+                seg[k] = Some(Members::Recipients(set));
+            }
+        }
+        return Ok(out);
+    }
     let one = |s: &SegmentRule| {
         let m = members_by_campaign(engine, sends, &s.node, selection, membership, progress);
-        let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let d = done.fetch_add(1, Relaxed) + 1;
         progress.report(d as f32 / n.max(1) as f32, &format!("{d} of {n} segments"));
         m
     };
@@ -476,7 +592,7 @@ pub fn segment_members(
 pub fn report_from(
     sends: &Sends,
     segments: &[SegmentRule],
-    members: &[Vec<Option<Arc<Bitset>>>],
+    members: &[Vec<Option<Members>>],
     selection: &Selection,
     membership: Membership,
 ) -> Report {
@@ -556,7 +672,7 @@ pub struct TrendPoint {
 }
 
 /// A segment's counts per week or month of send time.
-pub fn trend(sends: &Sends, members: &[Option<Arc<Bitset>>], period: Period) -> Vec<TrendPoint> {
+pub fn trend(sends: &Sends, members: &[Option<Members>], period: Period) -> Vec<TrendPoint> {
     let mut out: Vec<TrendPoint> = Vec::new();
     for (c, set) in sends.campaigns.iter().zip(members) {
         let Some(set) = set else { continue };
@@ -569,16 +685,7 @@ pub fn trend(sends: &Sends, members: &[Option<Arc<Bitset>>], period: Period) -> 
         }
         let Some(p) = out.last_mut() else { continue };
         let mut one = Counts::default();
-        for (&row, &f) in c.rows.iter().zip(&c.flags) {
-            if set.get(row as usize) {
-                one.add_send(f);
-            }
-        }
-        for &(pos, v) in &c.revenue {
-            if set.get(c.rows[pos as usize] as usize) {
-                one.add_revenue(v);
-            }
-        }
+        add_campaign(c, set, &mut one, None);
         one.finish();
         p.counts.merge(&one);
     }

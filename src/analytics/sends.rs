@@ -84,6 +84,23 @@ pub struct CampaignSends {
     /// Attributed revenue by position in `rows` (sends with none left
     /// out).
     pub revenue: Vec<(u32, f64)>,
+    /// How many sends led to each combination of flags (filled when the
+    /// sends are read; see [`CampaignSends::flag_tally`]).
+    pub tally: Vec<u64>,
+}
+
+impl CampaignSends {
+    /// How many sends led to each flag byte: 256 counts.
+    pub fn flag_tally(&self) -> std::borrow::Cow<'_, [u64]> {
+        if self.tally.len() == 256 {
+            return std::borrow::Cow::Borrowed(&self.tally);
+        }
+        let mut t = vec![0u64; 256];
+        for &f in &self.flags {
+            t[f as usize] += 1;
+        }
+        std::borrow::Cow::Owned(t)
+    }
 }
 
 /// How the data was read: cases the metrics leave out or reinterpret.
@@ -384,6 +401,7 @@ impl Sends {
                 }
             }
             cs.revenue = merged;
+            cs.tally = cs.flag_tally().into_owned();
         }
         notes.campaigns_without_sends = list.iter().filter(|c| c.rows.is_empty()).count();
         if notes.machine_opens + notes.machine_clicks > 0 {

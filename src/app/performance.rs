@@ -82,10 +82,14 @@ pub fn live_metrics(sends: &Sends, members: &Arc<Bitset>) -> LiveMetrics {
         from: Some(from),
         ..Selection::default()
     };
-    let sets: Vec<Option<Arc<Bitset>>> = sends
+    let sets: Vec<Option<analytics::Members>> = sends
         .campaigns
         .iter()
-        .map(|c| selection.includes(c).then(|| members.clone()))
+        .map(|c| {
+            selection
+                .includes(c)
+                .then(|| analytics::Members::Everyone(members.clone()))
+        })
         .collect();
     let (seg, rest) = split_counts(sends, &sets);
     LiveMetrics {

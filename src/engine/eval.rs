@@ -199,7 +199,7 @@ impl std::fmt::Debug for Engine {
 }
 
 /// What a leaf needs to evaluate one customer.
-enum LeafEval<'a> {
+pub(super) enum LeafEval<'a> {
     Text {
         codes: &'a [u32],
         table: Vec<bool>,
@@ -496,7 +496,7 @@ impl LeafEval<'_> {
         }
     }
 
-    fn check(&self, i: usize) -> bool {
+    pub(super) fn check(&self, i: usize) -> bool {
         match self {
             LeafEval::Text { codes, table } => table[codes[i] as usize],
             LeafEval::Num { values, test } => {
@@ -725,8 +725,14 @@ impl Engine {
         })
     }
 
+    /// A leaf's set (before its NOT) when it is already computed as of
+    /// `as_of`.
+    pub(super) fn cached_leaf(&self, key: u64, as_of: i64) -> Option<Arc<Bitset>> {
+        locked(&self.cache).get((key, as_of))
+    }
+
     /// Prepares a leaf for per-customer checks (before its NOT).
-    fn leaf_eval<'a>(
+    pub(super) fn leaf_eval<'a>(
         &'a self,
         node: &'a RNode,
         as_of: i64,

@@ -8,12 +8,13 @@
 //! - [`eval`]: exact member sets and the count at every node, with a leaf
 //!   cache; [`explain`]: why a customer is in or out; [`members`]: paging,
 //!   sampling, overlap, exclusive assignment; [`traits`]: RFM, engagement,
-//!   scores.
+//!   scores; [`among`]: the same rule checked for a few customers only.
 //! - [`sql`]: the same rule as SQL (SQLite, PostgreSQL, DuckDB); on any rule
 //!   the engine's members equal SQLite's result for it.
 //! - [`describe`]: a rule in plain English; [`seed`]: the sample workspace's
 //!   segments.
 
+pub mod among;
 pub mod bitset;
 pub mod data;
 pub mod describe;
