@@ -20,6 +20,16 @@ pub struct Dict {
 }
 
 impl Dict {
+    /// A dictionary of `strings` (codes `1..=len`, in order).
+    pub fn from_strings(strings: Vec<String>) -> Dict {
+        let index = strings
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.clone(), i as u32 + 1))
+            .collect();
+        Dict { strings, index }
+    }
+
     pub fn code(&mut self, s: Option<&str>) -> u32 {
         let Some(s) = s else { return 0 };
         if let Some(&c) = self.index.get(s) {

@@ -187,6 +187,17 @@ pub struct Engine {
     cache: Mutex<LeafCache>,
     traits: Mutex<HashMap<i64, Arc<Traits>>>,
     props: Mutex<HashMap<(String, String), Arc<PropColumn>>>,
+    origin: Origin,
+}
+
+/// Where an engine's columns came from when it was loaded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Read from the snapshot beside the workspace.
+    Snapshot,
+    /// Built from the workspace's tables; `why` the snapshot was not used
+    /// (missing, stale, damaged), and whether a new one was written.
+    Built { why: String, saved: bool },
 }
 
 impl std::fmt::Debug for Engine {
@@ -538,13 +549,41 @@ impl Engine {
             }),
             traits: Mutex::new(HashMap::new()),
             props: Mutex::new(HashMap::new()),
+            origin: Origin::Built {
+                why: "built directly".into(),
+                saved: false,
+            },
         }
     }
 
-    /// Loads the workspace at `store` into a new engine.
+    /// Loads the workspace at `store` into a new engine: from its snapshot
+    /// when that was built from the workspace as it is now, otherwise
+    /// built from the tables (in one read transaction) and the snapshot
+    /// written anew for the next open.
     pub fn load(store: &Store, progress: &dyn Progress) -> Result<Engine, super::data::LoadError> {
-        let data = EngineData::load(store, progress)?;
-        Ok(Engine::new(data, store.path()))
+        use super::snapshot::{self, SnapshotError};
+        let cache = snapshot::path_for(store.path());
+        let (data, origin) = store.in_read_transaction(|| {
+            let fp = snapshot::fingerprint(store)?;
+            match snapshot::read(&cache, &fp, progress) {
+                Ok(data) => Ok((data, Origin::Snapshot)),
+                Err(SnapshotError::Cancelled) => Err(super::data::LoadError::Cancelled),
+                Err(why) => {
+                    let data = EngineData::load(store, progress)?;
+                    let saved = snapshot::write(&data, &fp, &cache).is_ok();
+                    let why = why.to_string();
+                    Ok((data, Origin::Built { why, saved }))
+                }
+            }
+        })??;
+        let mut engine = Engine::new(data, store.path());
+        engine.origin = origin;
+        Ok(engine)
+    }
+
+    /// Where this engine's columns came from.
+    pub fn origin(&self) -> &Origin {
+        &self.origin
     }
 
     pub fn len(&self) -> usize {

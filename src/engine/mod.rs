@@ -11,6 +11,8 @@
 //!   scores; [`among`]: the same rule checked for a few customers only.
 //! - [`sql`]: the same rule as SQL (SQLite, PostgreSQL, DuckDB); on any rule
 //!   the engine's members equal SQLite's result for it.
+//! - [`snapshot`]: the engine's columns on disk beside the workspace, so
+//!   opening reads them instead of rebuilding them.
 //! - [`describe`]: a rule in plain English; [`seed`]: the sample workspace's
 //!   segments.
 
@@ -26,6 +28,7 @@ pub mod parse;
 pub mod resolve;
 pub mod rule;
 pub mod seed;
+pub mod snapshot;
 pub mod sql;
 pub mod traits;
 pub mod tree;
@@ -33,7 +36,7 @@ pub mod tree;
 use std::collections::HashMap;
 
 pub use bitset::Bitset;
-pub use eval::{Engine, EvalError, Evaluation, NodeCount};
+pub use eval::{Engine, EvalError, Evaluation, NodeCount, Origin};
 pub use resolve::{RNode, RuleError, RuleErrorKind, Schema, parse_rule, resolve};
 pub use rule::Rule;
 

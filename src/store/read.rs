@@ -66,6 +66,31 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
+    /// Customers, and the highest customer and event row ids: cheap marks
+    /// that move with any change to either table.
+    pub fn row_marks(&self) -> Result<(i64, i64, i64)> {
+        self.conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM customers),
+                        (SELECT coalesce(max(rowid), 0) FROM customers),
+                        (SELECT coalesce(max(rowid), 0) FROM events)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// Runs `f` inside one read transaction, so everything it reads is
+    /// from the same state of the workspace.
+    pub fn in_read_transaction<T>(&self, f: impl FnOnce() -> T) -> Result<T> {
+        self.conn
+            .execute_batch("BEGIN DEFERRED")
+            .map_err(|e| self.err(e))?;
+        let out = f();
+        self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))?;
+        Ok(out)
+    }
+
     pub fn event_count(&self) -> Result<i64> {
         self.conn
             .query_row("SELECT count(*) FROM events", [], |r| r.get(0))

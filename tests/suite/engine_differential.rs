@@ -65,7 +65,11 @@ fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
     let path = common::sample_with_edges(dir.path(), 400);
     let store = Store::open(&path).unwrap();
+    // The first open builds the engine and writes its snapshot; the
+    // rules run against a reopened workspace, read back from it.
+    Engine::load(&store, &NoProgress).unwrap();
     let engine = Engine::load(&store, &NoProgress).unwrap();
+    assert_eq!(engine.origin(), &prism::engine::Origin::Snapshot);
     let schema = schema_of(&store).unwrap();
     let fields: Vec<(String, FieldType)> = schema
         .fields

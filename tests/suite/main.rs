@@ -14,6 +14,7 @@ mod import_fidelity;
 mod import_robust;
 mod paint;
 mod sample;
+mod snapshot;
 mod store;
 mod ui_import;
 mod ui_performance;

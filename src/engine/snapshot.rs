@@ -1,0 +1,440 @@
+//! The engine's columns on disk, beside the workspace (`NAME.prism.engine`),
+//! so opening a workspace reads its columns instead of rebuilding them from
+//! SQLite.
+//!
+//! The file is a cache, never the truth:
+//! - its header names what it was built from (a [`fingerprint`] of the
+//!   workspace: schema version, creation time, data version, row counts and
+//!   highest row ids, the customer fields, the purchase event); any import,
+//!   erasure, edit or migration changes the fingerprint and the file is
+//!   ignored and rebuilt;
+//! - its payload carries a CRC-32 and every array is checked (lengths,
+//!   offsets, codes, order) before use, so a truncated or damaged file is
+//!   rebuilt rather than trusted, and nothing in it can make the engine
+//!   index out of bounds;
+//! - it is written to a temporary file and renamed into place.
+//!
+//! Arrays are stored in the machine's byte order (the header checks it).
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::data::{Column, Dict, EngineData, EventColumns};
+use crate::model::FieldDef;
+use crate::progress::Progress;
+use crate::store::{Store, StoreError};
+
+const MAGIC: &[u8; 8] = b"PRISMENG";
+/// Bumped whenever the layout below changes.
+const FORMAT: u32 = 1;
+const BYTE_ORDER: u32 = 0x0102_0304;
+const TRAILER: &[u8; 4] = b"END.";
+
+/// Where the snapshot of `workspace` lives.
+pub fn path_for(workspace: &Path) -> PathBuf {
+    let mut s = workspace.as_os_str().to_owned();
+    s.push(".engine");
+    PathBuf::from(s)
+}
+
+/// What a snapshot must have been built from to be used: everything a
+/// change to the workspace's data moves. Read inside the same read
+/// transaction as the data it describes.
+pub fn fingerprint(store: &Store) -> Result<String, StoreError> {
+    let (customers, max_customer, max_event) = store.row_marks()?;
+    let fp = serde_json::json!({
+        "format": FORMAT,
+        "schema_version": store.schema_version()?,
+        "created_at": store.meta("created_at")?,
+        "data_version": store.data_version()?,
+        "customers": customers,
+        "max_customer_rowid": max_customer,
+        "max_event_rowid": max_event,
+        "purchase_event": store.purchase_event()?,
+        "fields": store.customer_fields()?,
+    });
+    Ok(fp.to_string())
+}
+
+/// Why a snapshot was not used.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("no snapshot")]
+    Missing,
+    #[error("the workspace changed since the snapshot was written")]
+    Stale,
+    #[error("damaged snapshot: {0}")]
+    Damaged(String),
+    #[error("cancelled")]
+    Cancelled,
+}
+
+fn damaged(what: impl Into<String>) -> SnapshotError {
+    SnapshotError::Damaged(what.into())
+}
+
+impl From<std::io::Error> for SnapshotError {
+    fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            damaged("truncated")
+        } else {
+            damaged(e.to_string())
+        }
+    }
+}
+
+/// Writes `data` (built when the workspace had `fingerprint`) to `path`.
+pub fn write(data: &EngineData, fingerprint: &str, path: &Path) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".partial");
+    let tmp = PathBuf::from(tmp);
+    let result = (|| {
+        let mut out = Sink {
+            w: BufWriter::with_capacity(1 << 20, File::create(&tmp)?),
+            crc: crc32fast::Hasher::new(),
+            len: 0,
+        };
+        out.w.write_all(MAGIC)?;
+        out.w.write_all(&FORMAT.to_ne_bytes())?;
+        out.w.write_all(&BYTE_ORDER.to_ne_bytes())?;
+        out.w.write_all(&(fingerprint.len() as u64).to_ne_bytes())?;
+        out.w.write_all(fingerprint.as_bytes())?;
+        // The payload, under the CRC.
+        out.slice(&data.ids)?;
+        out.text(&serde_json::to_string(&data.fields).map_err(std::io::Error::other)?)?;
+        out.u64(data.columns.len() as u64)?;
+        for c in &data.columns {
+            match c {
+                Column::Text { codes, dict } => {
+                    out.u64(0)?;
+                    out.slice(codes)?;
+                    out.dict(dict)?;
+                }
+                Column::Num(v) => {
+                    out.u64(1)?;
+                    out.slice(v)?;
+                }
+                Column::Time(v) => {
+                    out.u64(2)?;
+                    out.slice(v)?;
+                }
+                Column::Bool(v) => {
+                    out.u64(3)?;
+                    out.slice(v)?;
+                }
+            }
+        }
+        out.dict(&data.strings)?;
+        out.text(&data.purchase_event)?;
+        let mut names: Vec<&String> = data.events.keys().collect();
+        names.sort();
+        out.u64(names.len() as u64)?;
+        for name in names {
+            let e = &data.events[name];
+            out.text(name)?;
+            out.slice(&e.offsets)?;
+            out.slice(&e.time)?;
+            out.slice(&e.value)?;
+            out.slice(&e.product)?;
+            out.slice(&e.category)?;
+            out.slice(&e.campaign)?;
+        }
+        let crc = out.crc.clone().finalize();
+        let len = out.len;
+        out.w.write_all(&crc.to_ne_bytes())?;
+        out.w.write_all(&len.to_ne_bytes())?;
+        out.w.write_all(TRAILER)?;
+        let file = out.w.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+struct Sink {
+    w: BufWriter<File>,
+    crc: crc32fast::Hasher,
+    len: u64,
+}
+
+impl Sink {
+    fn bytes(&mut self, b: &[u8]) -> std::io::Result<()> {
+        self.crc.update(b);
+        self.len += b.len() as u64;
+        self.w.write_all(b)
+    }
+
+    fn u64(&mut self, v: u64) -> std::io::Result<()> {
+        self.bytes(&v.to_ne_bytes())
+    }
+
+    fn slice<T: bytemuck::Pod>(&mut self, v: &[T]) -> std::io::Result<()> {
+        self.u64(v.len() as u64)?;
+        self.bytes(bytemuck::cast_slice(v))
+    }
+
+    fn text(&mut self, s: &str) -> std::io::Result<()> {
+        self.slice(s.as_bytes())
+    }
+
+    fn dict(&mut self, d: &Dict) -> std::io::Result<()> {
+        let lens: Vec<u32> = d.strings.iter().map(|s| s.len() as u32).collect();
+        self.slice(&lens)?;
+        let total: usize = d.strings.iter().map(String::len).sum();
+        self.u64(total as u64)?;
+        for s in &d.strings {
+            self.bytes(s.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+/// Reads the snapshot at `path` if it was built from `fingerprint` and is
+/// whole; otherwise says why not.
+pub fn read(
+    path: &Path,
+    fingerprint: &str,
+    progress: &dyn Progress,
+) -> Result<EngineData, SnapshotError> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(SnapshotError::Missing),
+        Err(e) => return Err(damaged(e.to_string())),
+    };
+    let size = file.metadata()?.len();
+    let mut src = Source {
+        r: BufReader::with_capacity(1 << 20, file),
+        crc: crc32fast::Hasher::new(),
+        left: size,
+        len: 0,
+    };
+    let mut head = [0u8; 8 + 4 + 4 + 8];
+    src.raw(&mut head)?;
+    if &head[..8] != MAGIC {
+        return Err(damaged("not an engine snapshot"));
+    }
+    let word = |k: usize| u32::from_ne_bytes([head[k], head[k + 1], head[k + 2], head[k + 3]]);
+    if word(8) != FORMAT || word(12) != BYTE_ORDER {
+        return Err(SnapshotError::Stale);
+    }
+    let fp_len = u64::from_ne_bytes(head[16..24].try_into().unwrap_or_default());
+    if fp_len != fingerprint.len() as u64 {
+        return Err(SnapshotError::Stale);
+    }
+    let mut fp = vec![0u8; fingerprint.len()];
+    src.raw(&mut fp)?;
+    if fp != fingerprint.as_bytes() {
+        return Err(SnapshotError::Stale);
+    }
+    progress.report(0.0, "reading the engine's columns");
+
+    let ids: Vec<i64> = src.slice()?;
+    let n = ids.len();
+    if ids.windows(2).any(|w| w[0] >= w[1]) {
+        return Err(damaged("customer ids out of order"));
+    }
+    let fields: Vec<FieldDef> =
+        serde_json::from_str(&src.text()?).map_err(|e| damaged(e.to_string()))?;
+    let n_columns = src.u64()?;
+    if n_columns != fields.len() as u64 {
+        return Err(damaged("columns do not match the fields"));
+    }
+    let mut columns = Vec::with_capacity(fields.len());
+    for f in &fields {
+        let tag = src.u64()?;
+        let column = match tag {
+            0 => {
+                let codes: Vec<u32> = src.slice()?;
+                let dict = src.dict()?;
+                check_codes(&codes, &dict, &f.name)?;
+                Column::Text { codes, dict }
+            }
+            1 => Column::Num(src.slice()?),
+            2 => Column::Time(src.slice()?),
+            3 => Column::Bool(src.slice()?),
+            _ => return Err(damaged(format!("column {}: unknown kind", f.name))),
+        };
+        let len = match &column {
+            Column::Text { codes, .. } => codes.len(),
+            Column::Num(v) => v.len(),
+            Column::Time(v) => v.len(),
+            Column::Bool(v) => v.len(),
+        };
+        if len != n {
+            return Err(damaged(format!(
+                "column {}: {len} values for {n} customers",
+                f.name
+            )));
+        }
+        columns.push(column);
+    }
+    progress.check().map_err(|_| SnapshotError::Cancelled)?;
+    let strings = src.dict()?;
+    let purchase_event = src.text()?;
+    let n_events = src.u64()?;
+    let mut events = std::collections::HashMap::new();
+    for k in 0..n_events {
+        progress.report(
+            0.1 + 0.9 * k as f32 / n_events.max(1) as f32,
+            "reading the engine's columns",
+        );
+        progress.check().map_err(|_| SnapshotError::Cancelled)?;
+        let name = src.text()?;
+        let e = EventColumns {
+            offsets: src.slice()?,
+            time: src.slice()?,
+            value: src.slice()?,
+            product: src.slice()?,
+            category: src.slice()?,
+            campaign: src.slice()?,
+            name: name.clone(),
+        };
+        check_events(&e, n, &strings)?;
+        events.insert(name, Arc::new(e));
+    }
+    let crc = src.crc.clone().finalize();
+    let len = src.len;
+    let mut tail = [0u8; 4 + 8 + 4];
+    src.raw(&mut tail)?;
+    if tail[..4] != crc.to_ne_bytes() || tail[4..12] != len.to_ne_bytes() || &tail[12..] != TRAILER
+    {
+        return Err(damaged("checksum does not match"));
+    }
+    if src.left != 0 {
+        return Err(damaged("bytes after the end"));
+    }
+    let data_version = serde_json::from_str::<serde_json::Value>(fingerprint)
+        .ok()
+        .and_then(|v| v["data_version"].as_i64())
+        .unwrap_or(0);
+    Ok(EngineData {
+        ids,
+        fields,
+        columns,
+        events,
+        strings,
+        data_version,
+        purchase_event,
+    })
+}
+
+fn check_codes(codes: &[u32], dict: &Dict, what: &str) -> Result<(), SnapshotError> {
+    let max = dict.len() as u32;
+    if codes.iter().any(|&c| c > max) {
+        return Err(damaged(format!("{what}: a code beyond its dictionary")));
+    }
+    Ok(())
+}
+
+fn check_events(e: &EventColumns, n: usize, strings: &Dict) -> Result<(), SnapshotError> {
+    let m = e.time.len();
+    let what = |s: &str| damaged(format!("event {}: {s}", e.name));
+    if e.offsets.len() != n + 1
+        || e.offsets.first() != Some(&0)
+        || e.offsets.last().map(|&o| o as usize) != Some(m)
+        || e.offsets.windows(2).any(|w| w[0] > w[1])
+    {
+        return Err(what("offsets"));
+    }
+    if [
+        e.value.len(),
+        e.product.len(),
+        e.category.len(),
+        e.campaign.len(),
+    ]
+    .iter()
+    .any(|&l| l != m)
+    {
+        return Err(what("column lengths"));
+    }
+    for w in e.offsets.windows(2) {
+        if e.time[w[0] as usize..w[1] as usize]
+            .windows(2)
+            .any(|t| t[0] > t[1])
+        {
+            return Err(what("times out of order"));
+        }
+    }
+    for codes in [&e.product, &e.category, &e.campaign] {
+        check_codes(codes, strings, &e.name)?;
+    }
+    Ok(())
+}
+
+struct Source {
+    r: BufReader<File>,
+    crc: crc32fast::Hasher,
+    /// Bytes of the file not read yet: no length read from the file may
+    /// ask for more.
+    left: u64,
+    len: u64,
+}
+
+impl Source {
+    fn raw(&mut self, buf: &mut [u8]) -> Result<(), SnapshotError> {
+        if buf.len() as u64 > self.left {
+            return Err(damaged("truncated"));
+        }
+        self.r.read_exact(buf)?;
+        self.left -= buf.len() as u64;
+        Ok(())
+    }
+
+    fn bytes(&mut self, buf: &mut [u8]) -> Result<(), SnapshotError> {
+        self.raw(buf)?;
+        self.crc.update(buf);
+        self.len += buf.len() as u64;
+        Ok(())
+    }
+
+    fn u64(&mut self) -> Result<u64, SnapshotError> {
+        let mut b = [0u8; 8];
+        self.bytes(&mut b)?;
+        Ok(u64::from_ne_bytes(b))
+    }
+
+    fn slice<T: bytemuck::Pod>(&mut self) -> Result<Vec<T>, SnapshotError> {
+        let n = self.u64()?;
+        let size = std::mem::size_of::<T>() as u64;
+        if n.saturating_mul(size) > self.left {
+            return Err(damaged("truncated"));
+        }
+        let mut v = vec![T::zeroed(); n as usize];
+        self.bytes(bytemuck::cast_slice_mut(&mut v))?;
+        Ok(v)
+    }
+
+    fn text(&mut self) -> Result<String, SnapshotError> {
+        String::from_utf8(self.slice::<u8>()?).map_err(|_| damaged("text is not UTF-8"))
+    }
+
+    fn dict(&mut self) -> Result<Dict, SnapshotError> {
+        let lens: Vec<u32> = self.slice()?;
+        let total = self.u64()?;
+        if total > self.left {
+            return Err(damaged("truncated"));
+        }
+        let mut all = vec![0u8; total as usize];
+        self.bytes(&mut all)?;
+        let all = std::str::from_utf8(&all).map_err(|_| damaged("text is not UTF-8"))?;
+        let mut strings = Vec::with_capacity(lens.len());
+        let mut at = 0usize;
+        for &l in &lens {
+            let end = at + l as usize;
+            let s = all
+                .get(at..end)
+                .ok_or_else(|| damaged("dictionary lengths"))?;
+            strings.push(s.to_string());
+            at = end;
+        }
+        if at != all.len() {
+            return Err(damaged("dictionary lengths"));
+        }
+        Ok(Dict::from_strings(strings))
+    }
+}

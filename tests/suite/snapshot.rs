@@ -1,0 +1,182 @@
+//! The engine snapshot beside a workspace: used only when it was built
+//! from the workspace as it is, rebuilt after every change to the data,
+//! never trusted when damaged, and never a different count.
+
+use crate::common;
+
+use std::path::Path;
+
+use prism::app::performance::saved_rules;
+use prism::engine::data::EngineData;
+use prism::engine::snapshot::path_for;
+use prism::engine::{Bitset, Engine, Origin, schema_of};
+use prism::ingest::{ImportOptions, import_file};
+use prism::progress::NoProgress;
+use prism::store::Store;
+
+/// Every saved segment's members as of the data's end.
+fn members(engine: &Engine, path: &Path) -> Vec<Bitset> {
+    let store = Store::open_read_only(path).unwrap();
+    let schema = schema_of(&store).unwrap();
+    let as_of = store.info().unwrap().event_range.unwrap().1 + 1;
+    saved_rules(&schema, &store.segments().unwrap())
+        .iter()
+        .map(|r| (*engine.set_of(&r.node, as_of, &NoProgress).unwrap()).clone())
+        .collect()
+}
+
+/// The members from an engine built straight from the tables.
+fn reference(path: &Path) -> Vec<Bitset> {
+    let store = Store::open_read_only(path).unwrap();
+    let engine = Engine::new(EngineData::load(&store, &NoProgress).unwrap(), path);
+    members(&engine, path)
+}
+
+fn open(path: &Path) -> Engine {
+    Engine::load(&Store::open_read_only(path).unwrap(), &NoProgress).unwrap()
+}
+
+fn built(e: &Engine) -> String {
+    match e.origin() {
+        Origin::Built { why, saved } => {
+            assert!(saved, "the snapshot is written after a build");
+            why.clone()
+        }
+        Origin::Snapshot => panic!("expected a build, the snapshot was used"),
+    }
+}
+
+#[test]
+fn a_reopened_workspace_reads_its_snapshot_and_counts_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let edges = common::sample_with_edges(dir.path(), 300);
+    let other = dir.path().join("other.prism");
+    let opts = prism::sample::SampleOptions {
+        customers: 500,
+        seed: 99,
+        as_of: common::ts("2026-06-15"),
+        name: "Other".into(),
+    };
+    prism::sample::generate_workspace(&opts, &other, false, &NoProgress).unwrap();
+    for path in [edges, other] {
+        let want = reference(&path);
+        assert!(
+            want.iter().any(|s| s.count() > 0),
+            "some segment has members"
+        );
+        let first = open(&path);
+        assert_eq!(built(&first), "no snapshot");
+        assert_eq!(members(&first, &path), want);
+        assert!(path_for(&path).exists());
+        let again = open(&path);
+        assert_eq!(again.origin(), &Origin::Snapshot);
+        assert_eq!(members(&again, &path), want, "{}", path.display());
+        assert_eq!(again.data.ids, first.data.ids);
+    }
+}
+
+#[test]
+fn an_import_makes_the_snapshot_stale_and_a_segment_save_does_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = common::sample_with_edges(dir.path(), 200);
+    let before = open(&path);
+    let orders = before.data.events["order"].len();
+    let who = before.field_display("external_id", 0).unwrap();
+
+    // Saving a segment leaves the data as it was: the snapshot stays.
+    {
+        let store = Store::open(&path).unwrap();
+        let mut seg = store.segments().unwrap()[0].clone();
+        seg.id = 0;
+        seg.name = "Copy of the first".into();
+        store.save_segment(&seg).unwrap();
+    }
+    assert_eq!(open(&path).origin(), &Origin::Snapshot);
+
+    // One more order imported: the next open rebuilds and sees it.
+    let csv = dir.path().join("one_order.csv");
+    std::fs::write(
+        &csv,
+        format!("customer_id,event,timestamp,amount\n{who},order,2026-10-20T10:00:00Z,12.5\n"),
+    )
+    .unwrap();
+    let r = import_file(&path, &csv, &ImportOptions::default(), &NoProgress).unwrap();
+    assert_eq!(r.inserted, 1, "{r:?}");
+    let after = open(&path);
+    assert!(built(&after).contains("changed"), "{:?}", after.origin());
+    assert_eq!(after.data.events["order"].len(), orders + 1);
+    let again = open(&path);
+    assert_eq!(again.origin(), &Origin::Snapshot);
+    assert_eq!(again.data.events["order"].len(), orders + 1);
+    assert_eq!(members(&again, &path), reference(&path));
+}
+
+#[test]
+fn a_damaged_or_outdated_snapshot_is_rebuilt_never_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = common::sample_with_edges(dir.path(), 200);
+    let want = reference(&path);
+    open(&path);
+    let cache = path_for(&path);
+    let good = std::fs::read(&cache).unwrap();
+    assert!(good.len() > 10_000);
+
+    // The payload starts after the magic, format, byte order, and the
+    // fingerprint with its length.
+    let fp_len = u64::from_ne_bytes(good[16..24].try_into().unwrap()) as usize;
+    let payload = 24 + fp_len;
+    let schema_at = good
+        .windows(17)
+        .position(|w| w == b"\"schema_version\":")
+        .unwrap()
+        + 17;
+    let mut cases: Vec<(&str, Vec<u8>, &str)> = Vec::new();
+    for at in [payload + 64, good.len() / 2, good.len() - 20] {
+        let mut bad = good.clone();
+        bad[at] ^= 0x55;
+        cases.push(("a flipped byte", bad, "damaged"));
+    }
+    cases.push(("cut in half", good[..good.len() / 2].to_vec(), "damaged"));
+    cases.push((
+        "cut before its end",
+        good[..good.len() - 1].to_vec(),
+        "damaged",
+    ));
+    cases.push(("empty", Vec::new(), "damaged"));
+    cases.push((
+        "not a snapshot",
+        b"SQLite format 3\0 and more".to_vec(),
+        "damaged",
+    ));
+    let mut longer = good.clone();
+    longer.extend_from_slice(b"junk");
+    cases.push(("bytes after its end", longer, "damaged"));
+    // Written by an older schema: the workspace migrated since.
+    let mut migrated = good.clone();
+    migrated[schema_at] = if migrated[schema_at] == b'1' {
+        b'2'
+    } else {
+        b'1'
+    };
+    cases.push(("another schema version", migrated, "changed"));
+
+    for (what, bytes, why) in cases {
+        std::fs::write(&cache, &bytes).unwrap();
+        let e = open(&path);
+        let reason = built(&e);
+        assert!(reason.contains(why), "{what}: {reason}");
+        assert_eq!(members(&e, &path), want, "{what}");
+        // The rebuilt snapshot is whole again.
+        assert_eq!(std::fs::read(&cache).unwrap(), good, "{what}");
+        assert_eq!(open(&path).origin(), &Origin::Snapshot, "{what}");
+    }
+
+    // A snapshot of another workspace under this name is not this one's.
+    let dir2 = tempfile::tempdir().unwrap();
+    let other = common::sample_with_edges(dir2.path(), 150);
+    open(&other);
+    std::fs::copy(path_for(&other), &cache).unwrap();
+    let e = open(&path);
+    assert!(built(&e).contains("changed"));
+    assert_eq!(members(&e, &path), want);
+}
