@@ -239,7 +239,7 @@ impl Sends {
             mine.clear();
             if let Some(s) = &sent {
                 for k in s.range(i) {
-                    let Some(&c) = by_code.get(&s.campaign[k]) else {
+                    let Some(&c) = by_code.get(&s.campaign.get(k)) else {
                         notes.events_of_unknown_campaigns += 1;
                         continue;
                     };
@@ -257,7 +257,7 @@ impl Sends {
                     mine.push(Open {
                         campaign: c,
                         pos: cs.rows.len() - 1,
-                        sent_at: s.time[k],
+                        sent_at: s.time(k),
                         first_open: i64::MAX,
                         first_click: i64::MAX,
                     });
@@ -271,10 +271,10 @@ impl Sends {
                         mine: &mut Vec<Open>| {
                 let Some(e) = cols else { return };
                 for k in e.range(i) {
-                    if e.time[k] > as_of {
+                    if e.time(k) > as_of {
                         break;
                     }
-                    let Some(&c) = by_code.get(&e.campaign[k]) else {
+                    let Some(&c) = by_code.get(&e.campaign.get(k)) else {
                         notes.events_of_unknown_campaigns += 1;
                         continue;
                     };
@@ -292,7 +292,7 @@ impl Sends {
                             } else {
                                 *f |= flag::HUMAN_OPENED;
                             }
-                            o.first_open = o.first_open.min(e.time[k]);
+                            o.first_open = o.first_open.min(e.time(k));
                         }
                         flag::CLICKED => {
                             if by_machine {
@@ -304,8 +304,8 @@ impl Sends {
                                 notes.clicks_without_opens += 1;
                             }
                             *f |= flag::CLICKED | flag::OPENED | flag::HUMAN_OPENED;
-                            o.first_click = o.first_click.min(e.time[k]);
-                            o.first_open = o.first_open.min(e.time[k]);
+                            o.first_click = o.first_click.min(e.time(k));
+                            o.first_open = o.first_open.min(e.time(k));
                         }
                         other => *f |= other,
                     }
@@ -354,7 +354,7 @@ impl Sends {
             if let Some(o) = &orders {
                 let first_send = mine.iter().map(|m| m.sent_at).min().unwrap_or(i64::MAX);
                 for k in o.range(i) {
-                    let t = o.time[k];
+                    let t = o.time(k);
                     if t >= as_of {
                         break;
                     }
@@ -379,7 +379,7 @@ impl Sends {
                             continue;
                         }
                         cs.flags[m.pos] |= flag::CONVERTED;
-                        let v = if o.value[k].is_nan() { 0.0 } else { o.value[k] };
+                        let v = if o.value(k).is_nan() { 0.0 } else { o.value(k) };
                         match cs.revenue.last_mut() {
                             Some((p, sum)) if *p as usize == m.pos => *sum += v,
                             _ => cs.revenue.push((m.pos as u32, v)),
@@ -407,7 +407,7 @@ impl Sends {
         if notes.machine_opens + notes.machine_clicks > 0 {
             has_machine_marks = true;
         }
-        let has_bounces = bounces.as_ref().is_some_and(|b| !b.time.is_empty());
+        let has_bounces = bounces.as_ref().is_some_and(|b| !b.is_empty());
         progress.report(1.0, "sends read");
         Ok(Sends {
             campaigns: list,

@@ -227,9 +227,9 @@ impl ContextBuilder {
         // name a product, before `as_of`.
         let mut sold = vec![0u64; catalog.len()];
         if let Some(o) = &orders {
-            for (k, &t) in o.time.iter().enumerate() {
-                if t < as_of
-                    && let Some(&p) = product_by_code.get(&o.product[k])
+            for k in 0..o.len() {
+                if o.time(k) < as_of
+                    && let Some(&p) = product_by_code.get(&o.product.get(k))
                 {
                     sold[p] += 1;
                 }
@@ -451,13 +451,13 @@ impl ContextBuilder {
         if let Some(o) = &self.orders {
             for k in o.window(i, i64::MIN, self.as_of) {
                 count += 1;
-                if !o.value[k].is_nan() {
-                    total += o.value[k];
+                if !o.value(k).is_nan() {
+                    total += o.value(k);
                 }
-                first.get_or_insert(o.time[k]);
-                last = Some(o.time[k]);
+                first.get_or_insert(o.time(k));
+                last = Some(o.time(k));
                 last_k = Some(k);
-                if let Some(&p) = self.product_by_code.get(&o.product[k]) {
+                if let Some(&p) = self.product_by_code.get(&o.product.get(k)) {
                     seen.products.insert(p);
                 }
             }
@@ -478,9 +478,9 @@ impl ContextBuilder {
         );
         let last_order = match (last_k, &self.orders) {
             (Some(k), Some(o)) => json!({
-                "at": rfc3339(o.time[k]),
-                "value": if o.value[k].is_nan() { Json::Null } else { json!(round2(o.value[k])) },
-                "product": self.product_by_code.get(&o.product[k]).map(|&p| self.products[p].clone()),
+                "at": rfc3339(o.time(k)),
+                "value": if o.value(k).is_nan() { Json::Null } else { json!(round2(o.value(k))) },
+                "product": self.product_by_code.get(&o.product.get(k)).map(|&p| self.products[p].clone()),
             }),
             _ => Json::Null,
         };
@@ -499,7 +499,7 @@ impl ContextBuilder {
         let mut taken = Vec::new();
         let mut total = 0.0;
         for k in c.window(i, lo, self.as_of).rev() {
-            let Some(&p) = self.product_by_code.get(&c.product[k]) else {
+            let Some(&p) = self.product_by_code.get(&c.product.get(k)) else {
                 continue;
             };
             if taken.contains(&p) {
@@ -508,7 +508,7 @@ impl ContextBuilder {
             taken.push(p);
             let mut item = self.products[p].clone();
             if let Json::Object(o) = &mut item {
-                o.insert("added_at".into(), Json::String(rfc3339(c.time[k])));
+                o.insert("added_at".into(), Json::String(rfc3339(c.time(k))));
             }
             if !self.prices[p].is_nan() {
                 total += self.prices[p];
@@ -531,7 +531,7 @@ impl ContextBuilder {
         let mut add = |cols: &Option<Arc<EventColumns>>, points: u32| {
             if let Some(c) = cols {
                 for k in c.window(i, i64::MIN, self.as_of) {
-                    let code = c.category[k];
+                    let code = c.category.get(k);
                     if code == 0 {
                         continue;
                     }

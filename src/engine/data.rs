@@ -12,65 +12,139 @@ use crate::model::{FieldDef, FieldType};
 use crate::progress::Progress;
 use crate::store::{CellRef, Store, StoreError};
 
-/// Interned strings; code 0 means "no value", code `i + 1` is `strings[i]`.
-#[derive(Clone, Debug, Default)]
+/// Interned strings; code 0 means "no value", code `i + 1` is string `i`.
+///
+/// The strings lie one after another in one buffer, and the index holds
+/// codes only (hashing the buffer's strings): about the strings' bytes plus
+/// 13 bytes each, where a `Vec<String>` and a `HashMap<String, u32>` hold
+/// two copies and some 100 bytes each — a million emails' difference is a
+/// hundred megabytes.
+#[derive(Clone, Default)]
 pub struct Dict {
-    pub strings: Vec<String>,
-    index: HashMap<String, u32>,
+    bytes: String,
+    /// String `i` is `bytes[ends[i - 1]..ends[i]]` (from 0 for the first).
+    ends: Vec<u64>,
+    index: hashbrown::HashTable<u32>,
+}
+
+impl std::fmt::Debug for Dict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Dict({} strings)", self.len())
+    }
+}
+
+/// String `i` of a dictionary's buffer.
+fn str_in<'a>(bytes: &'a str, ends: &[u64], i: usize) -> &'a str {
+    let start = if i == 0 { 0 } else { ends[i - 1] as usize };
+    &bytes[start..ends[i] as usize]
+}
+
+fn hash_str(s: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    s.hash(&mut h);
+    h.finish()
 }
 
 impl Dict {
     /// A dictionary of `strings` (codes `1..=len`, in order).
-    pub fn from_strings(strings: Vec<String>) -> Dict {
-        let index = strings
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.clone(), i as u32 + 1))
-            .collect();
-        Dict { strings, index }
+    pub fn from_strings<S: AsRef<str>>(strings: impl IntoIterator<Item = S>) -> Dict {
+        let mut d = Dict::default();
+        for s in strings {
+            d.push(s.as_ref());
+        }
+        d
+    }
+
+    /// A dictionary from its parts as [`Dict::parts`] gives them; `None`
+    /// when they do not fit together.
+    pub fn from_parts(bytes: String, ends: Vec<u64>) -> Option<Dict> {
+        let mut start = 0u64;
+        for &e in &ends {
+            if e < start || e > bytes.len() as u64 || !bytes.is_char_boundary(e as usize) {
+                return None;
+            }
+            start = e;
+        }
+        if start != bytes.len() as u64 || ends.len() >= u32::MAX as usize {
+            return None;
+        }
+        let mut index = hashbrown::HashTable::with_capacity(ends.len());
+        {
+            let str_of = |c: u32| str_in(&bytes, &ends, c as usize - 1);
+            for i in 0..ends.len() {
+                let code = i as u32 + 1;
+                index.insert_unique(hash_str(str_of(code)), code, |&c| hash_str(str_of(c)));
+            }
+        }
+        Some(Dict { bytes, ends, index })
+    }
+
+    /// The buffer and the ends of its strings (for the engine snapshot).
+    pub fn parts(&self) -> (&str, &[u64]) {
+        (&self.bytes, &self.ends)
+    }
+
+    fn str_at(&self, i: usize) -> &str {
+        str_in(&self.bytes, &self.ends, i)
+    }
+
+    fn push(&mut self, s: &str) -> u32 {
+        self.bytes.push_str(s);
+        self.ends.push(self.bytes.len() as u64);
+        let code = self.ends.len() as u32;
+        let (bytes, ends) = (&self.bytes, &self.ends);
+        self.index.insert_unique(hash_str(s), code, |&c| {
+            hash_str(str_in(bytes, ends, c as usize - 1))
+        });
+        code
     }
 
     pub fn code(&mut self, s: Option<&str>) -> u32 {
         let Some(s) = s else { return 0 };
-        if let Some(&c) = self.index.get(s) {
+        if let Some(c) = self.lookup(s) {
             return c;
         }
-        self.strings.push(s.to_string());
-        let c = self.strings.len() as u32;
-        self.index.insert(s.to_string(), c);
-        c
+        self.push(s)
     }
 
     pub fn get(&self, code: u32) -> Option<&str> {
-        if code == 0 {
+        if code == 0 || code as usize > self.ends.len() {
             None
         } else {
-            self.strings.get(code as usize - 1).map(String::as_str)
+            Some(self.str_at(code as usize - 1))
         }
     }
 
     pub fn lookup(&self, s: &str) -> Option<u32> {
-        self.index.get(s).copied()
+        self.index
+            .find(hash_str(s), |&c| self.str_at(c as usize - 1) == s)
+            .copied()
+    }
+
+    /// Every string, in code order (code `i + 1` is the `i`-th).
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        (0..self.ends.len()).map(|i| self.str_at(i))
     }
 
     /// For each code (index 0 = no value), whether `test` accepts it.
     pub fn table(&self, test: impl Fn(Option<&str>) -> bool) -> Vec<bool> {
-        let mut t = Vec::with_capacity(self.strings.len() + 1);
+        let mut t = Vec::with_capacity(self.len() + 1);
         t.push(test(None));
-        t.extend(self.strings.iter().map(|s| test(Some(s))));
+        t.extend(self.iter().map(|s| test(Some(s))));
         t
     }
 
     pub fn len(&self) -> usize {
-        self.strings.len()
+        self.ends.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.strings.is_empty()
+        self.ends.is_empty()
     }
 
     fn heap_size(&self) -> usize {
-        self.strings.iter().map(|s| s.len() * 2 + 48).sum()
+        self.bytes.capacity() + self.ends.capacity() * 8 + self.index.capacity() * 5
     }
 }
 
@@ -128,56 +202,245 @@ impl Column {
     }
 }
 
+/// Event times, as compact as they fit: seconds after the earliest in
+/// four bytes (136 years of range), or whole Unix seconds when the range
+/// is wider.
+#[derive(Clone, Debug)]
+pub enum Times {
+    Narrow { base: i64, rel: Vec<u32> },
+    Wide(Vec<i64>),
+}
+
+impl Default for Times {
+    fn default() -> Self {
+        Times::Wide(Vec::new())
+    }
+}
+
+impl Times {
+    pub fn new(t: Vec<i64>) -> Times {
+        let (Some(&lo), Some(&hi)) = (t.iter().min(), t.iter().max()) else {
+            return Times::Wide(t);
+        };
+        if hi.checked_sub(lo).is_some_and(|d| d <= i64::from(u32::MAX)) {
+            Times::Narrow {
+                base: lo,
+                rel: t.iter().map(|&x| (x - lo) as u32).collect(),
+            }
+        } else {
+            Times::Wide(t)
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Times::Narrow { rel, .. } => rel.len(),
+            Times::Wide(t) => t.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    #[inline]
+    pub fn get(&self, j: usize) -> i64 {
+        match self {
+            Times::Narrow { base, rel } => base + i64::from(rel[j]),
+            Times::Wide(t) => t[j],
+        }
+    }
+
+    /// How many of `range`'s times are before `lo`, and before `hi`
+    /// (`range` sorted).
+    #[inline]
+    fn count_before(&self, range: std::ops::Range<usize>, lo: i64, hi: i64) -> (usize, usize) {
+        fn count<T: Copy + PartialOrd>(v: &[T], lo: T, hi: T) -> (usize, usize) {
+            if v.len() <= 32 {
+                // Most customers have a handful of events: counting is
+                // branch-free and vectorizes, where a binary search
+                // mispredicts.
+                let a: usize = v.iter().map(|&t| usize::from(t < lo)).sum();
+                let b: usize = v.iter().map(|&t| usize::from(t < hi)).sum();
+                (a, b)
+            } else {
+                (
+                    v.partition_point(|&t| t < lo),
+                    v.partition_point(|&t| t < hi),
+                )
+            }
+        }
+        match self {
+            Times::Narrow { base, rel } => {
+                // Bounds as offsets from the base, in 0..=2^32 (u64).
+                let at = |t: i64| t.saturating_sub(*base).clamp(0, 1 << 32) as u64;
+                let v = &rel[range];
+                if v.len() <= 32 {
+                    let (lo, hi) = (at(lo), at(hi));
+                    let a: usize = v.iter().map(|&t| usize::from(u64::from(t) < lo)).sum();
+                    let b: usize = v.iter().map(|&t| usize::from(u64::from(t) < hi)).sum();
+                    (a, b)
+                } else {
+                    let (lo, hi) = (at(lo), at(hi));
+                    (
+                        v.partition_point(|&t| u64::from(t) < lo),
+                        v.partition_point(|&t| u64::from(t) < hi),
+                    )
+                }
+            }
+            Times::Wide(t) => count(&t[range], lo, hi),
+        }
+    }
+
+    fn heap_size(&self) -> usize {
+        match self {
+            Times::Narrow { rel, .. } => rel.len() * 4,
+            Times::Wide(t) => t.len() * 8,
+        }
+    }
+}
+
+/// Codes into [`EngineData::strings`] for one property of every event: two
+/// bytes each while the strings fit, none when no event has the property.
+#[derive(Clone, Debug, Default)]
+pub enum Codes {
+    #[default]
+    Absent,
+    Small(Vec<u16>),
+    Large(Vec<u32>),
+}
+
+impl Codes {
+    /// `codes` of a dictionary of `dict_len` strings.
+    pub fn new(codes: Vec<u32>, dict_len: usize) -> Codes {
+        if codes.iter().all(|&c| c == 0) {
+            Codes::Absent
+        } else if dict_len < usize::from(u16::MAX) {
+            Codes::Small(codes.iter().map(|&c| c as u16).collect())
+        } else {
+            Codes::Large(codes)
+        }
+    }
+
+    #[inline]
+    pub fn get(&self, j: usize) -> u32 {
+        match self {
+            Codes::Absent => 0,
+            Codes::Small(v) => u32::from(v[j]),
+            Codes::Large(v) => v[j],
+        }
+    }
+
+    /// How many codes are stored (0 when absent).
+    pub fn stored(&self) -> usize {
+        match self {
+            Codes::Absent => 0,
+            Codes::Small(v) => v.len(),
+            Codes::Large(v) => v.len(),
+        }
+    }
+
+    /// The largest code stored.
+    pub fn max(&self) -> u32 {
+        match self {
+            Codes::Absent => 0,
+            Codes::Small(v) => v.iter().copied().max().map_or(0, u32::from),
+            Codes::Large(v) => v.iter().copied().max().unwrap_or(0),
+        }
+    }
+
+    fn heap_size(&self) -> usize {
+        match self {
+            Codes::Absent => 0,
+            Codes::Small(v) => v.len() * 2,
+            Codes::Large(v) => v.len() * 4,
+        }
+    }
+}
+
 /// All events with one name, grouped by customer, oldest first.
 #[derive(Clone, Debug, Default)]
 pub struct EventColumns {
     pub name: String,
     /// Customer `i`'s events are `offsets[i]..offsets[i + 1]`.
     pub offsets: Vec<u32>,
-    pub time: Vec<i64>,
-    /// NaN = no value.
-    pub value: Vec<f64>,
-    /// Codes into [`EngineData::strings`].
-    pub product: Vec<u32>,
-    pub category: Vec<u32>,
-    pub campaign: Vec<u32>,
+    pub times: Times,
+    /// NaN = no value; empty when no event has one.
+    pub values: Vec<f64>,
+    pub product: Codes,
+    pub category: Codes,
+    pub campaign: Codes,
 }
 
 impl EventColumns {
+    /// Columns from full-length arrays (`strings` codes), stored compactly.
+    pub fn new(
+        name: String,
+        offsets: Vec<u32>,
+        time: Vec<i64>,
+        value: Vec<f64>,
+        [product, category, campaign]: [Vec<u32>; 3],
+        strings: usize,
+    ) -> EventColumns {
+        EventColumns {
+            name,
+            offsets,
+            times: Times::new(time),
+            values: if value.iter().all(|v| v.is_nan()) {
+                Vec::new()
+            } else {
+                value
+            },
+            product: Codes::new(product, strings),
+            category: Codes::new(category, strings),
+            campaign: Codes::new(campaign, strings),
+        }
+    }
+
     pub fn range(&self, customer: usize) -> std::ops::Range<usize> {
         self.offsets[customer] as usize..self.offsets[customer + 1] as usize
+    }
+
+    /// The time of event `j`.
+    #[inline]
+    pub fn time(&self, j: usize) -> i64 {
+        self.times.get(j)
+    }
+
+    /// The value of event `j` (NaN = none).
+    #[inline]
+    pub fn value(&self, j: usize) -> f64 {
+        self.values.get(j).copied().unwrap_or(f64::NAN)
+    }
+
+    /// Whether any event has a value.
+    pub fn has_values(&self) -> bool {
+        !self.values.is_empty()
     }
 
     /// The events of `customer` with `lo <= time < hi`.
     #[inline]
     pub fn window(&self, customer: usize, lo: i64, hi: i64) -> std::ops::Range<usize> {
         let r = self.range(customer);
-        let times = &self.time[r.clone()];
-        let (a, b) = if times.len() <= 32 {
-            // Most customers have a handful of events: counting is branch-free
-            // and vectorizes, where a binary search mispredicts.
-            let a: usize = times.iter().map(|&t| usize::from(t < lo)).sum();
-            let b: usize = times.iter().map(|&t| usize::from(t < hi)).sum();
-            (a, b)
-        } else {
-            (
-                times.partition_point(|&t| t < lo),
-                times.partition_point(|&t| t < hi),
-            )
-        };
+        let (a, b) = self.times.count_before(r.clone(), lo, hi);
         r.start + a..r.start + b.max(a)
     }
 
     pub fn len(&self) -> usize {
-        self.time.len()
+        self.times.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.time.is_empty()
+        self.times.is_empty()
     }
 
     fn heap_size(&self) -> usize {
-        self.offsets.len() * 4 + self.time.len() * (8 + 8 + 4 + 4 + 4)
+        self.offsets.len() * 4
+            + self.times.heap_size()
+            + self.values.len() * 8
+            + self.product.heap_size()
+            + self.category.heap_size()
+            + self.campaign.heap_size()
     }
 }
 
@@ -350,18 +613,15 @@ impl EngineData {
                 offsets[i + 1] += offsets[i];
             }
             drop(s.customer);
-            events.insert(
+            let cols = EventColumns::new(
                 name.clone(),
-                Arc::new(EventColumns {
-                    name,
-                    offsets,
-                    time: s.time,
-                    value: s.value,
-                    product: s.product,
-                    category: s.category,
-                    campaign: s.campaign,
-                }),
+                offsets,
+                s.time,
+                s.value,
+                [s.product, s.category, s.campaign],
+                strings.len(),
             );
+            events.insert(name, Arc::new(cols));
         }
         progress.report(1.0, "ready");
         Ok(EngineData {

@@ -309,14 +309,14 @@ impl EventEval {
         self.filters.iter().all(|f| match f {
             FilterEval::Code { which, table } => {
                 let code = match which {
-                    EventProperty::Category => cols.category[j],
-                    EventProperty::Product => cols.product[j],
-                    _ => cols.campaign[j],
+                    EventProperty::Category => cols.category.get(j),
+                    EventProperty::Product => cols.product.get(j),
+                    _ => cols.campaign.get(j),
                 };
                 table[code as usize]
             }
             FilterEval::Value(t) => {
-                let v = cols.value[j];
+                let v = cols.value(j);
                 t.check_num((!v.is_nan()).then_some(v))
             }
             FilterEval::ExtraText { prop, table } => table[prop.text[j] as usize],
@@ -354,7 +354,7 @@ impl EventEval {
                     let mut acc = 0u32;
                     for (o, slot) in part.iter_mut().enumerate() {
                         let j = base + o;
-                        let t = cols.time[j];
+                        let t = cols.time(j);
                         let hit = t >= this.lo
                             && t < this.hi
                             && (this.filters.is_empty() || this.passes_filters(cols, j));
@@ -394,7 +394,7 @@ impl EventEval {
             }
             // Unfiltered, the selected events are one run; when the newest
             // event is before the window's end, the run ends with it.
-            if self.filters.is_empty() && cols.time[r.end - 1] < self.hi {
+            if self.filters.is_empty() && cols.time(r.end - 1) < self.hi {
                 known = Some(r.end - count as usize..r.end);
             }
         }
@@ -406,7 +406,7 @@ impl EventEval {
                 Aggregate::Sum => {
                     let mut sum = KbnSum::default();
                     let mut any = false;
-                    for &v in &cols.value[w] {
+                    for &v in cols.values.get(w).unwrap_or_default() {
                         if !v.is_nan() {
                             sum.add(v);
                             any = true;
@@ -416,7 +416,7 @@ impl EventEval {
                 }
                 Aggregate::DaysSinceLast => {
                     return (!w.is_empty())
-                        .then(|| (self.as_of - cols.time[w.end - 1]) as f64 / DAY as f64);
+                        .then(|| (self.as_of - cols.time(w.end - 1)) as f64 / DAY as f64);
                 }
                 _ => {}
             }
@@ -434,7 +434,7 @@ impl EventEval {
                 continue;
             }
             n += 1;
-            let t = cols.time[j];
+            let t = cols.time(j);
             last_time = Some(t);
             // Integer division truncates toward zero, as SQLite's does.
             let day = t / DAY;
@@ -442,7 +442,7 @@ impl EventEval {
                 days += 1;
                 last_day = Some(day);
             }
-            let v = cols.value[j];
+            let v = cols.value(j);
             if !v.is_nan() {
                 n_values += 1;
                 sum.add(v);
@@ -918,9 +918,9 @@ impl Engine {
         if store.data_version()? != self.data.data_version {
             return Err(EvalError::DataChanged);
         }
-        let mut flags = Vec::with_capacity(cols.time.len());
+        let mut flags = Vec::with_capacity(cols.len());
         store.scan_event_flag(event, key, |b| flags.push(b))?;
-        if flags.len() != cols.time.len() {
+        if flags.len() != cols.len() {
             return Err(EvalError::DataChanged);
         }
         Ok(Some(flags))

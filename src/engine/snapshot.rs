@@ -21,14 +21,14 @@ use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::data::{Column, Dict, EngineData, EventColumns};
+use super::data::{Codes, Column, Dict, EngineData, EventColumns, Times};
 use crate::model::FieldDef;
 use crate::progress::Progress;
 use crate::store::{Store, StoreError};
 
 const MAGIC: &[u8; 8] = b"PRISMENG";
 /// Bumped whenever the layout below changes.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 const BYTE_ORDER: u32 = 0x0102_0304;
 const TRAILER: &[u8; 4] = b"END.";
 
@@ -135,11 +135,21 @@ pub fn write(data: &EngineData, fingerprint: &str, path: &Path) -> std::io::Resu
             let e = &data.events[name];
             out.text(name)?;
             out.slice(&e.offsets)?;
-            out.slice(&e.time)?;
-            out.slice(&e.value)?;
-            out.slice(&e.product)?;
-            out.slice(&e.category)?;
-            out.slice(&e.campaign)?;
+            match &e.times {
+                Times::Narrow { base, rel } => {
+                    out.u64(0)?;
+                    out.u64(*base as u64)?;
+                    out.slice(rel)?;
+                }
+                Times::Wide(t) => {
+                    out.u64(1)?;
+                    out.slice(t)?;
+                }
+            }
+            out.slice(&e.values)?;
+            for c in [&e.product, &e.category, &e.campaign] {
+                out.codes(c)?;
+            }
         }
         let crc = out.crc.clone().finalize();
         let len = out.len;
@@ -182,15 +192,24 @@ impl Sink {
         self.slice(s.as_bytes())
     }
 
-    fn dict(&mut self, d: &Dict) -> std::io::Result<()> {
-        let lens: Vec<u32> = d.strings.iter().map(|s| s.len() as u32).collect();
-        self.slice(&lens)?;
-        let total: usize = d.strings.iter().map(String::len).sum();
-        self.u64(total as u64)?;
-        for s in &d.strings {
-            self.bytes(s.as_bytes())?;
+    fn codes(&mut self, c: &Codes) -> std::io::Result<()> {
+        match c {
+            Codes::Absent => self.u64(0),
+            Codes::Small(v) => {
+                self.u64(1)?;
+                self.slice(v)
+            }
+            Codes::Large(v) => {
+                self.u64(2)?;
+                self.slice(v)
+            }
         }
-        Ok(())
+    }
+
+    fn dict(&mut self, d: &Dict) -> std::io::Result<()> {
+        let (bytes, ends) = d.parts();
+        self.slice(ends)?;
+        self.text(bytes)
     }
 }
 
@@ -285,13 +304,22 @@ pub fn read(
         );
         progress.check().map_err(|_| SnapshotError::Cancelled)?;
         let name = src.text()?;
+        let offsets = src.slice()?;
+        let times = match src.u64()? {
+            0 => Times::Narrow {
+                base: src.u64()? as i64,
+                rel: src.slice()?,
+            },
+            1 => Times::Wide(src.slice()?),
+            _ => return Err(damaged(format!("event {name}: times"))),
+        };
         let e = EventColumns {
-            offsets: src.slice()?,
-            time: src.slice()?,
-            value: src.slice()?,
-            product: src.slice()?,
-            category: src.slice()?,
-            campaign: src.slice()?,
+            offsets,
+            times,
+            values: src.slice()?,
+            product: src.codes()?,
+            category: src.codes()?,
+            campaign: src.codes()?,
             name: name.clone(),
         };
         check_events(&e, n, &strings)?;
@@ -331,8 +359,18 @@ fn check_codes(codes: &[u32], dict: &Dict, what: &str) -> Result<(), SnapshotErr
     Ok(())
 }
 
+fn check_event_codes(c: &Codes, m: usize, dict: &Dict, what: &str) -> Result<(), SnapshotError> {
+    if !matches!(c, Codes::Absent) && c.stored() != m {
+        return Err(damaged(format!("{what}: column lengths")));
+    }
+    if c.max() > dict.len() as u32 {
+        return Err(damaged(format!("{what}: a code beyond its dictionary")));
+    }
+    Ok(())
+}
+
 fn check_events(e: &EventColumns, n: usize, strings: &Dict) -> Result<(), SnapshotError> {
-    let m = e.time.len();
+    let m = e.len();
     let what = |s: &str| damaged(format!("event {}: {s}", e.name));
     if e.offsets.len() != n + 1
         || e.offsets.first() != Some(&0)
@@ -341,27 +379,31 @@ fn check_events(e: &EventColumns, n: usize, strings: &Dict) -> Result<(), Snapsh
     {
         return Err(what("offsets"));
     }
-    if [
-        e.value.len(),
-        e.product.len(),
-        e.category.len(),
-        e.campaign.len(),
-    ]
-    .iter()
-    .any(|&l| l != m)
-    {
+    if !e.values.is_empty() && e.values.len() != m {
         return Err(what("column lengths"));
     }
     for w in e.offsets.windows(2) {
-        if e.time[w[0] as usize..w[1] as usize]
-            .windows(2)
-            .any(|t| t[0] > t[1])
-        {
+        let ordered = match &e.times {
+            Times::Narrow { rel, .. } => rel[w[0] as usize..w[1] as usize]
+                .windows(2)
+                .all(|t| t[0] <= t[1]),
+            Times::Wide(t) => t[w[0] as usize..w[1] as usize]
+                .windows(2)
+                .all(|t| t[0] <= t[1]),
+        };
+        if !ordered {
             return Err(what("times out of order"));
         }
     }
-    for codes in [&e.product, &e.category, &e.campaign] {
-        check_codes(codes, strings, &e.name)?;
+    if let Times::Narrow { base, rel } = &e.times
+        && rel
+            .iter()
+            .any(|&r| base.checked_add(i64::from(r)).is_none())
+    {
+        return Err(what("times"));
+    }
+    for c in [&e.product, &e.category, &e.campaign] {
+        check_event_codes(c, m, strings, &e.name)?;
     }
     Ok(())
 }
@@ -409,32 +451,22 @@ impl Source {
         Ok(v)
     }
 
+    fn codes(&mut self) -> Result<Codes, SnapshotError> {
+        Ok(match self.u64()? {
+            0 => Codes::Absent,
+            1 => Codes::Small(self.slice()?),
+            2 => Codes::Large(self.slice()?),
+            _ => return Err(damaged("codes")),
+        })
+    }
+
     fn text(&mut self) -> Result<String, SnapshotError> {
         String::from_utf8(self.slice::<u8>()?).map_err(|_| damaged("text is not UTF-8"))
     }
 
     fn dict(&mut self) -> Result<Dict, SnapshotError> {
-        let lens: Vec<u32> = self.slice()?;
-        let total = self.u64()?;
-        if total > self.left {
-            return Err(damaged("truncated"));
-        }
-        let mut all = vec![0u8; total as usize];
-        self.bytes(&mut all)?;
-        let all = std::str::from_utf8(&all).map_err(|_| damaged("text is not UTF-8"))?;
-        let mut strings = Vec::with_capacity(lens.len());
-        let mut at = 0usize;
-        for &l in &lens {
-            let end = at + l as usize;
-            let s = all
-                .get(at..end)
-                .ok_or_else(|| damaged("dictionary lengths"))?;
-            strings.push(s.to_string());
-            at = end;
-        }
-        if at != all.len() {
-            return Err(damaged("dictionary lengths"));
-        }
-        Ok(Dict::from_strings(strings))
+        let ends: Vec<u64> = self.slice()?;
+        let bytes = self.text()?;
+        Dict::from_parts(bytes, ends).ok_or_else(|| damaged("dictionary"))
     }
 }

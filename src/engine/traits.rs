@@ -79,13 +79,13 @@ impl Traits {
                 if w.is_empty() {
                     continue;
                 }
-                let last = orders.time[w.end - 1];
+                let last = orders.time(w.end - 1);
                 recency[i] = ((as_of - last) / DAY) as f64;
                 frequency[i] = w.len() as f64;
                 let mut s = KbnSum::default();
                 let mut any = false;
                 for j in w {
-                    let v = orders.value[j];
+                    let v = orders.value(j);
                     if !v.is_nan() {
                         s.add(v);
                         any = true;

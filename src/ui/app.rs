@@ -81,7 +81,9 @@ pub struct PrismApp {
     /// Commands screens asked for, run after the frame's drawing.
     pending_commands: Vec<UiCommand>,
     started_up: bool,
-    shown_reported: bool,
+    /// Startup timings printed so far (`--exit-after-shown`): the
+    /// workspace, the first count, every saved segment's count.
+    reported: [bool; 3],
 }
 
 impl PrismApp {
@@ -104,7 +106,7 @@ impl PrismApp {
             errors: Vec::new(),
             pending_commands: Vec::new(),
             started_up: false,
-            shown_reported: false,
+            reported: [false; 3],
         }
     }
 
@@ -410,14 +412,35 @@ impl PrismApp {
         }
         super::dialogs::error_dialog_ui(&ctx, &mut self.errors);
 
-        if self.options.exit_after_shown && !self.shown_reported && self.workspace.is_some() {
-            self.shown_reported = true;
-            println!(
-                "workspace_shown = {:.0} ms",
-                self.options.started.elapsed().as_secs_f64() * 1000.0
-            );
+        if self.options.exit_after_shown {
+            self.report_startup(&ctx);
+        }
+    }
+}
+
+impl PrismApp {
+    /// Prints, once each, when the workspace, the first exact count and
+    /// every saved segment's count reached the screen; then closes.
+    fn report_startup(&mut self, ctx: &egui::Context) {
+        let ms = self.options.started.elapsed().as_secs_f64() * 1000.0;
+        let seg = &self.segments;
+        let now = [
+            self.workspace.is_some(),
+            self.engine.is_some() && (seg.eval.shown > 0 || !seg.counts.is_empty()),
+            self.engine.is_some() && (seg.counts.len() == seg.saved.len()),
+        ];
+        let names = ["workspace_shown", "first_count_shown", "saved_counts_shown"];
+        for k in 0..3 {
+            if now[k] && !self.reported[k] {
+                self.reported[k] = true;
+                println!("{} = {ms:.0} ms", names[k]);
+            }
+        }
+        if self.reported.iter().all(|&r| r) {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
+        // Keep frames coming while waiting for the counts.
+        ctx.request_repaint();
     }
 }
 
