@@ -222,8 +222,14 @@ impl Sends {
         let unsubs = ev(event_names::UNSUBSCRIBE);
         let bounces = ev(EMAIL_BOUNCE);
         let orders = ev(&data.purchase_event);
-        let machine_open = engine.flag_property(event_names::EMAIL_OPEN, MACHINE)?;
-        let machine_click = engine.flag_property(event_names::EMAIL_CLICK, MACHINE)?;
+        let mut machine = engine
+            .flag_properties(
+                &[event_names::EMAIL_OPEN, event_names::EMAIL_CLICK],
+                MACHINE,
+            )?
+            .into_iter();
+        let machine_open = machine.next().flatten();
+        let machine_click = machine.next().flatten();
         let window = attribution.window_days.max(0) * DAY;
         let mut notes = DataNotes::default();
         let mut has_machine_marks = false;

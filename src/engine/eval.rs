@@ -911,19 +911,41 @@ impl Engine {
     /// when the workspace has no such event. Read from the store: a
     /// workspace changed since the engine was built is an error.
     pub fn flag_property(&self, event: &str, key: &str) -> Result<Option<Vec<bool>>, EvalError> {
-        let Some(cols) = self.data.events.get(event).cloned() else {
-            return Ok(None);
-        };
+        Ok(self.flag_properties(&[event], key)?.pop().flatten())
+    }
+
+    /// [`Engine::flag_property`] for several events, in one read.
+    pub fn flag_properties(
+        &self,
+        events: &[&str],
+        key: &str,
+    ) -> Result<Vec<Option<Vec<bool>>>, EvalError> {
+        let present: Vec<&str> = events
+            .iter()
+            .copied()
+            .filter(|e| self.data.events.contains_key(*e))
+            .collect();
+        if present.is_empty() {
+            return Ok(vec![None; events.len()]);
+        }
         let store = Store::open_read_only(&self.workspace)?;
         if store.data_version()? != self.data.data_version {
             return Err(EvalError::DataChanged);
         }
-        let mut flags = Vec::with_capacity(cols.len());
-        store.scan_event_flag(event, key, |b| flags.push(b))?;
-        if flags.len() != cols.len() {
-            return Err(EvalError::DataChanged);
+        let mut read = store.event_flags(&present, key)?.into_iter();
+        let mut out = Vec::with_capacity(events.len());
+        for e in events {
+            let Some(cols) = self.data.events.get(*e) else {
+                out.push(None);
+                continue;
+            };
+            let flags = read.next().unwrap_or_default();
+            if flags.len() != cols.len() {
+                return Err(EvalError::DataChanged);
+            }
+            out.push(Some(flags));
         }
-        Ok(Some(flags))
+        Ok(out)
     }
 
     /// An extra property column [`Engine::prepare`] loaded.

@@ -542,36 +542,79 @@ impl Store {
 }
 
 impl crate::store::Store {
-    /// Streams whether one extra property of every event named `event` is
-    /// set and true (JSON `true`, a non-zero number, or the text `true`,
-    /// `yes`, `1`), in the engine's order: by customer, time and id. For
-    /// flags such as `machine` on opens; rule conditions read properties
-    /// with [`Store::scan_event_property`].
+    /// Whether one extra property of every event named `event` is set and
+    /// true (JSON `true`, a non-zero number, or the text `true`, `yes`,
+    /// `1`), in the engine's order: by customer, time and id. For flags
+    /// such as `machine` on opens; rule conditions read properties with
+    /// [`Store::scan_event_property`].
     pub fn scan_event_flag(&self, event: &str, key: &str, mut f: impl FnMut(bool)) -> Result<()> {
+        for b in self.event_flags(&[event], key)?.into_iter().flatten() {
+            f(b);
+        }
+        Ok(())
+    }
+
+    /// [`Store::scan_event_flag`] for several event names at once, one list
+    /// per name. One sequential pass over the events table, then a sort:
+    /// walking the name index instead fetches every event's row at random
+    /// (11 s for a million customers' opens and clicks, against 2.5 s).
+    pub fn event_flags(&self, events: &[&str], key: &str) -> Result<Vec<Vec<bool>>> {
         if key.is_empty() || !key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return Err(crate::store::StoreError::Invalid(format!(
                 "event property key {key:?} must be letters, digits and _"
             )));
         }
-        let path = format!("$.{key}");
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = (2..events.len() + 2)
+            .map(|i| format!("?{i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut stmt = self
             .conn
-            .prepare(
-                "SELECT CASE json_type(properties, ?2)
+            .prepare(&format!(
+                "SELECT name, customer_id, time, id,
+                        CASE json_type(properties, ?1)
                           WHEN 'true' THEN 1
-                          WHEN 'integer' THEN json_extract(properties, ?2) <> 0
-                          WHEN 'real' THEN json_extract(properties, ?2) <> 0
-                          WHEN 'text' THEN lower(json_extract(properties, ?2)) IN ('true', 'yes', '1')
+                          WHEN 'integer' THEN json_extract(properties, ?1) <> 0
+                          WHEN 'real' THEN json_extract(properties, ?1) <> 0
+                          WHEN 'text' THEN lower(json_extract(properties, ?1)) IN ('true', 'yes', '1')
                           ELSE 0
                         END
-                 FROM events WHERE name = ?1 ORDER BY customer_id, time, id",
-            )
+                 FROM events NOT INDEXED WHERE name IN ({marks})"
+            ))
             .map_err(|e| self.err(e))?;
-        let mut rows = stmt.query(params![event, path]).map_err(|e| self.err(e))?;
-        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
-            f(row.get::<_, i64>(0).map_err(|e| self.err(e))? != 0);
+        let path = format!("$.{key}");
+        let mut args: Vec<&dyn rusqlite::ToSql> = vec![&path];
+        for e in events {
+            args.push(e);
         }
-        Ok(())
+        let mut rows = stmt.query(&args[..]).map_err(|e| self.err(e))?;
+        let mut per: Vec<Vec<(i64, i64, i64, bool)>> = vec![Vec::new(); events.len()];
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let name = row.get_ref(0).map_err(|e| self.err(e))?;
+            let Some(k) = name
+                .as_str()
+                .ok()
+                .and_then(|n| events.iter().position(|e| *e == n))
+            else {
+                continue;
+            };
+            per[k].push((
+                row.get(1).map_err(|e| self.err(e))?,
+                row.get(2).map_err(|e| self.err(e))?,
+                row.get(3).map_err(|e| self.err(e))?,
+                row.get::<_, i64>(4).map_err(|e| self.err(e))? != 0,
+            ));
+        }
+        Ok(per
+            .into_iter()
+            .map(|mut v| {
+                v.sort_unstable_by_key(|&(c, t, id, _)| (c, t, id));
+                v.into_iter().map(|(_, _, _, b)| b).collect()
+            })
+            .collect())
     }
 }
 
