@@ -87,8 +87,12 @@ impl From<std::io::Error> for SnapshotError {
 
 /// Writes `data` (built when the workspace had `fingerprint`) to `path`.
 pub fn write(data: &EngineData, fingerprint: &str, path: &Path) -> std::io::Result<()> {
+    // A name of its own per writer: two opens writing at once never mix
+    // their bytes (the last rename wins, whole).
+    static WRITERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".partial");
+    tmp.push(format!(".partial-{}-{n}", std::process::id()));
     let tmp = PathBuf::from(tmp);
     let result = (|| {
         let mut out = Sink {

@@ -180,3 +180,28 @@ fn a_damaged_or_outdated_snapshot_is_rebuilt_never_trusted() {
     assert!(built(&e).contains("changed"));
     assert_eq!(members(&e, &path), want);
 }
+
+#[test]
+fn two_opens_writing_at_once_leave_one_whole_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = common::sample_with_edges(dir.path(), 200);
+    let want = reference(&path);
+    std::thread::scope(|s| {
+        let a = s.spawn(|| open(&path));
+        let b = s.spawn(|| open(&path));
+        for e in [a.join().unwrap(), b.join().unwrap()] {
+            assert_eq!(members(&e, &path), want);
+        }
+    });
+    let again = open(&path);
+    assert_eq!(again.origin(), &Origin::Snapshot);
+    assert_eq!(members(&again, &path), want);
+    // No temporary file is left behind.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".partial"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
