@@ -505,9 +505,10 @@ pub fn adjust(segments: &mut [SegmentReport]) {
 }
 
 /// Each segment's members for each selected campaign (see
-/// [`members_by_campaign`]). As of each send, campaigns are shared among
-/// the cores and each recipient is checked against every segment at once
-/// (its events read once); today's members, segments on two threads.
+/// [`members_by_campaign`]). As of each send, every recipient of every
+/// campaign is checked against every segment in one walk over the
+/// customers (see [`Engine::members_at_sends`]); today's members,
+/// segments on two threads.
 pub fn segment_members(
     engine: &Engine,
     sends: &Sends,
@@ -527,41 +528,13 @@ pub fn segment_members(
                 selection.includes(c) && !c.rows.is_empty()
             })
             .collect();
-        let threads = std::thread::available_parallelism()
-            .map(|t| t.get())
-            .unwrap_or(1)
-            .clamp(1, 8);
-        let one = |k: usize| {
-            let c = &sends.campaigns[k];
-            let sets = engine.members_among_each(&nodes, c.sent_at, &c.rows, progress);
-            let d = done.fetch_add(1, Relaxed) + 1;
-            let total = chosen.len();
-            progress.report(
-                d as f32 / total.max(1) as f32,
-                &format!("{d} of {total} campaigns"),
-            );
-            sets.map(|s| (k, s))
-        };
-        let results: Vec<Result<(usize, Vec<Bitset>), EvalError>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    let mine: Vec<usize> =
-                        chosen.iter().copied().skip(t).step_by(threads).collect();
-                    let one = &one;
-                    scope.spawn(move || mine.into_iter().map(one).collect::<Vec<_>>())
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
-        });
-        if results.len() != chosen.len() {
-            return Err(EvalError::Cancelled);
-        }
+        let at: Vec<(i64, &[u32])> = chosen
+            .iter()
+            .map(|&k| (sends.campaigns[k].sent_at, &sends.campaigns[k].rows[..]))
+            .collect();
+        let answer = engine.members_at_sends(&nodes, &at, progress)?;
         let mut out = vec![vec![None; sends.campaigns.len()]; n];
-        for r in results {
-            let (k, sets) = r?;
+        for (&k, sets) in chosen.iter().zip(answer) {
             for (seg, set) in out.iter_mut().zip(sets) {
                 seg[k] = Some(Members::Recipients(set));
             }

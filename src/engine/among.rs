@@ -58,6 +58,116 @@ impl Engine {
         Ok(sets.pop().unwrap_or_else(|| Bitset::empty(customers.len())))
     }
 
+    /// Several rules, each as of several times over its own customers (a
+    /// campaign's send time and recipients): `answer[c][r]` has bit `k`
+    /// set when `sends[c].1[k]` met rule `r` as of `sends[c].0`.
+    ///
+    /// Walks the customers in order, each once for all its sends and all
+    /// the rules, so its events are read from memory once and the walk
+    /// streams through the columns (a campaign at a time jumps around
+    /// them); customer ranges are spread over the cores.
+    pub fn members_at_sends(
+        &self,
+        nodes: &[&RNode],
+        sends: &[(i64, &[u32])],
+        progress: &dyn Progress,
+    ) -> Result<Vec<Vec<Bitset>>, EvalError> {
+        let n = self.len();
+        for node in nodes {
+            self.prepare(node)?;
+        }
+        let mut checks: Vec<Vec<Check<'_>>> = Vec::with_capacity(sends.len());
+        for &(as_of, _) in sends {
+            progress.check()?;
+            checks.push(
+                nodes
+                    .iter()
+                    .map(|node| self.compile(node, as_of, progress))
+                    .collect::<Result<_, _>>()?,
+            );
+        }
+        // Each customer's sends: (send, position among its customers).
+        let mut start = vec![0u32; n + 1];
+        for (_, rows) in sends {
+            for &i in rows.iter().filter(|&&i| (i as usize) < n) {
+                start[i as usize + 1] += 1;
+            }
+        }
+        for i in 0..n {
+            start[i + 1] += start[i];
+        }
+        let mut at = start.clone();
+        let mut theirs = vec![(0u32, 0u32); start[n] as usize];
+        for (c, (_, rows)) in sends.iter().enumerate() {
+            for (k, &i) in rows.iter().enumerate() {
+                if let Some(slot) = at.get_mut(i as usize).filter(|_| (i as usize) < n) {
+                    theirs[*slot as usize] = (c as u32, k as u32);
+                    *slot += 1;
+                }
+            }
+        }
+        let empty = || -> Vec<Vec<Bitset>> {
+            sends
+                .iter()
+                .map(|(_, rows)| vec![Bitset::empty(rows.len()); nodes.len()])
+                .collect()
+        };
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |t| t.get())
+            .clamp(1, 8);
+        let per = n.div_ceil(threads).max(1);
+        let total = theirs.len().max(1);
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let (checks, start, theirs) = (&checks, &start, &theirs);
+        let parts: Vec<Option<Vec<Vec<Bitset>>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let done = &done;
+                    scope.spawn(move || {
+                        let mut out = empty();
+                        let lo = (t * per).min(n);
+                        let hi = ((t + 1) * per).min(n);
+                        for i in lo..hi {
+                            if i % 65_536 == 0 {
+                                if progress.is_cancelled() {
+                                    return None;
+                                }
+                                let d = done.load(std::sync::atomic::Ordering::Relaxed);
+                                progress.report(d as f32 / total as f32, "members at each send");
+                            }
+                            let mine = &theirs[start[i] as usize..start[i + 1] as usize];
+                            for &(c, k) in mine {
+                                let (c, k) = (c as usize, k as usize);
+                                for (set, check) in out[c].iter_mut().zip(&checks[c]) {
+                                    if check.check(i) {
+                                        set.set(k, true);
+                                    }
+                                }
+                            }
+                            done.fetch_add(mine.len(), std::sync::atomic::Ordering::Relaxed);
+                        }
+                        Some(out)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().ok().flatten())
+                .collect()
+        });
+        let mut parts = parts.into_iter();
+        let mut answer = parts.next().flatten().ok_or(EvalError::Cancelled)?;
+        for part in parts {
+            let part = part.ok_or(EvalError::Cancelled)?;
+            for (mine, other) in answer.iter_mut().zip(part) {
+                for (a, b) in mine.iter_mut().zip(other) {
+                    a.or_with(&b);
+                }
+            }
+        }
+        Ok(answer)
+    }
+
     /// [`Engine::members_among`] for several rules at once, one answer per
     /// rule: each customer's events are read once for all of them.
     pub fn members_among_each(

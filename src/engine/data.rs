@@ -277,9 +277,11 @@ impl Times {
                 let v = &rel[range];
                 if v.len() <= 32 {
                     let (lo, hi) = (at(lo), at(hi));
-                    let a: usize = v.iter().map(|&t| usize::from(u64::from(t) < lo)).sum();
-                    let b: usize = v.iter().map(|&t| usize::from(u64::from(t) < hi)).sum();
-                    (a, b)
+                    // One pass for both bounds.
+                    v.iter().fold((0, 0), |(a, b), &t| {
+                        let t = u64::from(t);
+                        (a + usize::from(t < lo), b + usize::from(t < hi))
+                    })
                 } else {
                     let (lo, hi) = (at(lo), at(hi));
                     (

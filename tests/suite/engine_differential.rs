@@ -462,6 +462,34 @@ fn check(w: &World, root: &Json, as_of: i64) -> Result<(), TestCaseError> {
         .engine
         .members_among(&node, as_of, &some, &NoProgress)
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    // Several sends at once, as the Performance screen judges segments:
+    // the same customers as of `as_of`, and others a month earlier.
+    let earlier = as_of - 30 * DAY;
+    let others: Vec<u32> = (0..w.engine.len() as u32).filter(|i| i % 2 == 0).collect();
+    let at_sends = w
+        .engine
+        .members_at_sends(&[&node], &[(as_of, &some), (earlier, &others)], &NoProgress)
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    let before = w
+        .engine
+        .set_of(&node, earlier, &NoProgress)
+        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+    prop_assert_eq!(
+        &at_sends[0][0],
+        &among,
+        "members_at_sends differs for {}",
+        text
+    );
+    for (k, &i) in others.iter().enumerate() {
+        prop_assert_eq!(
+            at_sends[1][0].get(k),
+            before.get(i as usize),
+            "members_at_sends differs on customer {} for {} as of {}",
+            w.engine.id_of(i as usize),
+            text,
+            earlier
+        );
+    }
     let ev = w
         .engine
         .evaluate(&node, as_of, &NoProgress)
