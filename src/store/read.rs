@@ -507,7 +507,9 @@ impl Store {
 
     /// Streams one extra property (`key` of the JSON `properties`) of every
     /// event named `event`, ordered by customer, time and id. Numbers come
-    /// as numbers, strings as text, anything else as null.
+    /// as numbers, strings as text, anything else as null. Read in one
+    /// sequential pass over the events table and sorted in memory, as
+    /// [`Store::event_flags`] is.
     pub fn scan_event_property(
         &self,
         event: &str,
@@ -519,23 +521,49 @@ impl Store {
                 "event property key {key:?} must be letters, digits and _"
             )));
         }
+        enum Owned {
+            Null,
+            Int(i64),
+            Real(f64),
+            Text(String),
+        }
         let path = format!("$.{key}");
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT CASE json_type(properties, ?2)
+                "SELECT customer_id, time, id,
+                        CASE json_type(properties, ?2)
                           WHEN 'integer' THEN json_extract(properties, ?2)
                           WHEN 'real' THEN json_extract(properties, ?2)
                           WHEN 'text' THEN json_extract(properties, ?2)
                         END
-                 FROM events WHERE name = ?1 ORDER BY customer_id, time, id",
+                 FROM events NOT INDEXED WHERE name = ?1",
             )
             .map_err(|e| self.err(e))?;
         let mut rows = stmt.query(params![event, path]).map_err(|e| self.err(e))?;
+        let mut all: Vec<(i64, i64, i64, Owned)> = Vec::new();
         while let Some(row) = rows.next().map_err(|e| self.err(e))? {
-            f(CellRef::from_value(
-                row.get_ref(0).map_err(|e| self.err(e))?,
+            let v = match CellRef::from_value(row.get_ref(3).map_err(|e| self.err(e))?) {
+                CellRef::Null => Owned::Null,
+                CellRef::Int(n) => Owned::Int(n),
+                CellRef::Real(x) => Owned::Real(x),
+                CellRef::Text(t) => Owned::Text(t.to_string()),
+            };
+            all.push((
+                row.get(0).map_err(|e| self.err(e))?,
+                row.get(1).map_err(|e| self.err(e))?,
+                row.get(2).map_err(|e| self.err(e))?,
+                v,
             ));
+        }
+        all.sort_unstable_by_key(|&(c, t, id, _)| (c, t, id));
+        for (_, _, _, v) in &all {
+            f(match v {
+                Owned::Null => CellRef::Null,
+                Owned::Int(n) => CellRef::Int(*n),
+                Owned::Real(x) => CellRef::Real(*x),
+                Owned::Text(t) => CellRef::Text(t),
+            });
         }
         Ok(())
     }
