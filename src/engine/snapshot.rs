@@ -4,8 +4,9 @@
 //!
 //! The file is a cache, never the truth:
 //! - its header names what it was built from (a [`fingerprint`] of the
-//!   workspace: schema version, creation time, data version, row counts and
-//!   highest row ids, the customer fields, the purchase event); any import,
+//!   workspace: the file's identity, schema version, creation time, data
+//!   version, row counts and highest row ids, the customer fields, the
+//!   purchase event); a file put in the workspace's place, or any import,
 //!   erasure, edit or migration changes the fingerprint and the file is
 //!   ignored and rebuilt;
 //! - its payload carries a CRC-32 and every array is checked (lengths,
@@ -44,7 +45,19 @@ pub fn path_for(workspace: &Path) -> PathBuf {
 /// transaction as the data it describes.
 pub fn fingerprint(store: &Store) -> Result<String, StoreError> {
     let (customers, max_customer, max_event) = store.row_marks()?;
+    // The file itself: a workspace replaced by another at the same path
+    // (regenerated, restored, copied over) is another file.
+    #[cfg(unix)]
+    let file = {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(store.path())
+            .map(|m| format!("{}:{}", m.dev(), m.ino()))
+            .unwrap_or_default()
+    };
+    #[cfg(not(unix))]
+    let file = String::new();
     let fp = serde_json::json!({
+        "file": file,
         "format": FORMAT,
         "schema_version": store.schema_version()?,
         "created_at": store.meta("created_at")?,

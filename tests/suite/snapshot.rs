@@ -171,6 +171,16 @@ fn a_damaged_or_outdated_snapshot_is_rebuilt_never_trusted() {
         assert_eq!(open(&path).origin(), &Origin::Snapshot, "{what}");
     }
 
+    // The workspace replaced by a copy of itself (restored from a backup,
+    // say): another file, so the snapshot is not trusted.
+    let copy = dir.path().join("copy.prism");
+    std::fs::copy(&path, &copy).unwrap();
+    std::fs::rename(&copy, &path).unwrap();
+    let e = open(&path);
+    assert!(built(&e).contains("changed"));
+    assert_eq!(members(&e, &path), want);
+    assert_eq!(open(&path).origin(), &Origin::Snapshot);
+
     // A snapshot of another workspace under this name is not this one's.
     let dir2 = tempfile::tempdir().unwrap();
     let other = common::sample_with_edges(dir2.path(), 150);
