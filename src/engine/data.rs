@@ -708,3 +708,120 @@ impl ColumnBuilder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::rng::Rng;
+
+    /// Events of `n` customers with times spread over `span` seconds.
+    fn events(n: usize, span: i64, rng: &mut Rng) -> (Vec<u32>, Vec<i64>) {
+        let mut offsets = vec![0u32];
+        let mut time = Vec::new();
+        for _ in 0..n {
+            let k = rng.range(0, 40) as usize;
+            let mut t: Vec<i64> = (0..k).map(|_| rng.range(-span / 2, span / 2)).collect();
+            t.sort_unstable();
+            time.extend(t);
+            offsets.push(time.len() as u32);
+        }
+        (offsets, time)
+    }
+
+    #[test]
+    fn narrow_and_wide_times_find_the_same_windows() {
+        let mut rng = Rng::new(3);
+        // Within 136 years the times are stored narrow; beyond, wide.
+        for (span, narrow) in [(1_000_000_000, true), (i64::from(u32::MAX) * 4, false)] {
+            let (offsets, time) = events(300, span, &mut rng);
+            let cols = EventColumns::new(
+                "e".into(),
+                offsets.clone(),
+                time.clone(),
+                Vec::new(),
+                [Vec::new(), Vec::new(), Vec::new()],
+                0,
+            );
+            assert_eq!(matches!(cols.times, Times::Narrow { .. }), narrow);
+            for _ in 0..2_000 {
+                let a = rng.range(-span, span);
+                let b = a + rng.range(0, span);
+                let (lo, hi) = match rng.range(0, 4) {
+                    0 => (i64::MIN, b),
+                    1 => (a, i64::MAX),
+                    _ => (a, b),
+                };
+                let i = rng.index(300);
+                let want: Vec<i64> = time[offsets[i] as usize..offsets[i + 1] as usize]
+                    .iter()
+                    .copied()
+                    .filter(|&t| t >= lo && t < hi)
+                    .collect();
+                let got: Vec<i64> = cols.window(i, lo, hi).map(|j| cols.time(j)).collect();
+                assert_eq!(got, want, "customer {i}, [{lo}, {hi})");
+            }
+        }
+    }
+
+    #[test]
+    fn codes_take_two_bytes_while_they_fit_and_none_when_absent() {
+        assert!(matches!(Codes::new(vec![0, 0, 0], 5), Codes::Absent));
+        let small = Codes::new(vec![0, 3, 65_000], 65_000);
+        assert!(matches!(small, Codes::Small(_)));
+        assert_eq!(
+            (small.get(1), small.get(2), small.max()),
+            (3, 65_000, 65_000)
+        );
+        let large = Codes::new(vec![0, 70_000, 1], 70_000);
+        assert!(matches!(large, Codes::Large(_)));
+        assert_eq!(
+            (large.get(1), large.get(2), large.max()),
+            (70_000, 1, 70_000)
+        );
+        let values = EventColumns::new(
+            "e".into(),
+            vec![0, 2],
+            vec![1, 2],
+            vec![f64::NAN, f64::NAN],
+            [vec![0, 0], vec![0, 0], vec![0, 0]],
+            0,
+        );
+        assert!(!values.has_values() && values.value(1).is_nan());
+        assert_eq!(values.product.get(0), 0);
+    }
+
+    #[test]
+    fn a_dictionary_keeps_each_string_once_and_finds_it() {
+        let mut d = Dict::default();
+        let words = ["", "ä", "apple", "apple", "Äpfel", "𝄞 clef"];
+        let codes: Vec<u32> = words.iter().map(|w| d.code(Some(w))).collect();
+        assert_eq!(codes, [1, 2, 3, 3, 4, 5]);
+        assert_eq!(d.len(), 5);
+        assert_eq!(d.code(None), 0);
+        assert_eq!(d.get(4), Some("Äpfel"));
+        assert_eq!(d.get(0), None);
+        assert_eq!(d.get(99), None);
+        assert_eq!(d.lookup("𝄞 clef"), Some(5));
+        assert_eq!(d.lookup("pear"), None);
+        // Many strings: the index grows and still finds every one.
+        for k in 0..50_000 {
+            d.code(Some(&format!("customer{k}@example.com")));
+        }
+        assert_eq!(d.lookup("customer49999@example.com"), Some(50_005));
+        let (bytes, ends) = d.parts();
+        let again = Dict::from_parts(bytes.to_string(), ends.to_vec()).unwrap();
+        assert_eq!(
+            again.lookup("customer123@example.com"),
+            d.lookup("customer123@example.com")
+        );
+        assert_eq!(
+            again.iter().collect::<Vec<_>>(),
+            d.iter().collect::<Vec<_>>()
+        );
+        // Parts that do not fit together are refused.
+        assert!(Dict::from_parts("abc".into(), vec![2, 1]).is_none());
+        assert!(Dict::from_parts("abc".into(), vec![4]).is_none());
+        assert!(Dict::from_parts("ä".into(), vec![1, 2]).is_none());
+        assert!(Dict::from_parts("abc".into(), vec![1]).is_none());
+    }
+}
