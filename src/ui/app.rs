@@ -157,7 +157,9 @@ impl PrismApp {
                     // Whatever still runs answers questions about the last
                     // workspace: drop it.
                     self.jobs.supersede_all();
-                    self.settings.last_workspace = Some(info.path.clone());
+                    // Absolute: the next launch may start in another folder.
+                    self.settings.last_workspace =
+                        Some(std::path::absolute(&info.path).unwrap_or_else(|_| info.path.clone()));
                     self.engine = None;
                     self.sends = None;
                     self.sends_loading = None;
