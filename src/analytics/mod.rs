@@ -305,34 +305,18 @@ impl Members {
     }
 }
 
-/// Each selected campaign's members of a segment: its recipients checked
-/// as of its send time (a few lookups each, never a pass over everyone),
-/// or the current members for all.
-pub fn members_by_campaign(
-    engine: &Engine,
+/// Today's members `set` for each selected campaign (`None` for the
+/// others, and for campaigns without sends).
+pub fn current_by_campaign(
     sends: &Sends,
-    node: &RNode,
+    set: &Arc<Bitset>,
     selection: &Selection,
-    membership: Membership,
-    progress: &dyn Progress,
-) -> Result<Vec<Option<Members>>, EvalError> {
-    let current = match membership {
-        Membership::Current => Some(engine.set_of(node, sends.as_of, progress)?),
-        Membership::AsOfSend => None,
-    };
+) -> Vec<Option<Members>> {
     sends
         .campaigns
         .iter()
         .map(|c| {
-            if !selection.includes(c) || c.rows.is_empty() {
-                return Ok(None);
-            }
-            match &current {
-                Some(s) => Ok(Some(Members::Everyone(s.clone()))),
-                None => engine
-                    .members_among(node, c.sent_at, &c.rows, progress)
-                    .map(|b| Some(Members::Recipients(b))),
-            }
+            (selection.includes(c) && !c.rows.is_empty()).then(|| Members::Everyone(set.clone()))
         })
         .collect()
 }
@@ -504,11 +488,10 @@ pub fn adjust(segments: &mut [SegmentReport]) {
     }
 }
 
-/// Each segment's members for each selected campaign (see
-/// [`members_by_campaign`]). As of each send, every recipient of every
-/// campaign is checked against every segment in one walk over the
-/// customers (see [`Engine::members_at_sends`]); today's members,
-/// segments on two threads.
+/// Each segment's members for each selected campaign. As of each send,
+/// every recipient of every campaign is checked against every segment in
+/// one walk over the customers (see [`Engine::members_at_sends`]); today's
+/// members ([`current_by_campaign`]), segments evaluated on two threads.
 pub fn segment_members(
     engine: &Engine,
     sends: &Sends,
@@ -542,7 +525,9 @@ pub fn segment_members(
         return Ok(out);
     }
     let one = |s: &SegmentRule| {
-        let m = members_by_campaign(engine, sends, &s.node, selection, membership, progress);
+        let m = engine
+            .set_of(&s.node, sends.as_of, progress)
+            .map(|set| current_by_campaign(sends, &set, selection));
         let d = done.fetch_add(1, Relaxed) + 1;
         progress.report(d as f32 / n.max(1) as f32, &format!("{d} of {n} segments"));
         m

@@ -82,20 +82,16 @@ pub fn live_metrics(sends: &Sends, members: &Arc<Bitset>) -> LiveMetrics {
         from: Some(from),
         ..Selection::default()
     };
-    let sets: Vec<Option<analytics::Members>> = sends
-        .campaigns
-        .iter()
-        .map(|c| {
-            selection
-                .includes(c)
-                .then(|| analytics::Members::Everyone(members.clone()))
-        })
-        .collect();
+    let sets = analytics::current_by_campaign(sends, members, &selection);
     let (seg, rest) = split_counts(sends, &sets);
     LiveMetrics {
         recipients: seg.recipients,
         metrics: analytics::metrics(&seg, &rest, sends.has_bounces, analytics::SEED),
-        campaigns: sets.iter().filter(|s| s.is_some()).count(),
+        campaigns: sends
+            .campaigns
+            .iter()
+            .filter(|c| selection.includes(c))
+            .count(),
     }
 }
 

@@ -1,8 +1,8 @@
-//! Membership of a few customers: a rule checked customer by customer,
-//! for when only some customers matter (the recipients of one campaign,
-//! as of its send time) and a pass over the whole population would be
-//! wasted. Same answers as [`Engine::set_of`], by the same per-leaf checks
-//! the explanations use.
+//! Membership of listed customers only: rules checked customer by
+//! customer, for when only some customers matter (each campaign's
+//! recipients, as of its send time) and a pass over the whole population
+//! would be wasted. Same answers as [`Engine::set_of`], by the same
+//! per-leaf checks the explanations use.
 
 use super::bitset::Bitset;
 use super::eval::{Engine, EvalError, LeafEval};
@@ -43,21 +43,6 @@ impl Check<'_> {
 }
 
 impl Engine {
-    /// Whether each of `customers` (engine rows) meets `node` as of
-    /// `as_of`: bit `k` of the answer is `customers[k]`'s. Costs a few
-    /// lookups per customer rather than a pass over every customer and
-    /// event; leaves already computed for `as_of` are read from the cache.
-    pub fn members_among(
-        &self,
-        node: &RNode,
-        as_of: i64,
-        customers: &[u32],
-        progress: &dyn Progress,
-    ) -> Result<Bitset, EvalError> {
-        let mut sets = self.members_among_each(&[node], as_of, customers, progress)?;
-        Ok(sets.pop().unwrap_or_else(|| Bitset::empty(customers.len())))
-    }
-
     /// Several rules, each as of several times over its own customers (a
     /// campaign's send time and recipients): `answer[c][r]` has bit `k`
     /// set when `sends[c].1[k]` met rule `r` as of `sends[c].0`.
@@ -166,37 +151,6 @@ impl Engine {
             }
         }
         Ok(answer)
-    }
-
-    /// [`Engine::members_among`] for several rules at once, one answer per
-    /// rule: each customer's events are read once for all of them.
-    pub fn members_among_each(
-        &self,
-        nodes: &[&RNode],
-        as_of: i64,
-        customers: &[u32],
-        progress: &dyn Progress,
-    ) -> Result<Vec<Bitset>, EvalError> {
-        let mut checks = Vec::with_capacity(nodes.len());
-        for node in nodes {
-            self.prepare(node)?;
-            progress.check()?;
-            checks.push(self.compile(node, as_of, progress)?);
-        }
-        let n = self.len();
-        let mut out = vec![Bitset::empty(customers.len()); nodes.len()];
-        for (k, &i) in customers.iter().enumerate() {
-            let i = i as usize;
-            if i >= n {
-                continue;
-            }
-            for (set, check) in out.iter_mut().zip(&checks) {
-                if check.check(i) {
-                    set.set(k, true);
-                }
-            }
-        }
-        Ok(out)
     }
 
     fn compile<'a>(
