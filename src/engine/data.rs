@@ -47,15 +47,6 @@ fn hash_str(s: &str) -> u64 {
 }
 
 impl Dict {
-    /// A dictionary of `strings` (codes `1..=len`, in order).
-    pub fn from_strings<S: AsRef<str>>(strings: impl IntoIterator<Item = S>) -> Dict {
-        let mut d = Dict::default();
-        for s in strings {
-            d.push(s.as_ref());
-        }
-        d
-    }
-
     /// A dictionary from its parts as [`Dict::parts`] gives them; `None`
     /// when they do not fit together.
     pub fn from_parts(bytes: String, ends: Vec<u64>) -> Option<Dict> {
@@ -413,11 +404,6 @@ impl EventColumns {
     #[inline]
     pub fn value(&self, j: usize) -> f64 {
         self.values.get(j).copied().unwrap_or(f64::NAN)
-    }
-
-    /// Whether any event has a value.
-    pub fn has_values(&self) -> bool {
-        !self.values.is_empty()
     }
 
     /// The events of `customer` with `lo <= time < hi`.
@@ -786,7 +772,7 @@ mod tests {
             [vec![0, 0], vec![0, 0], vec![0, 0]],
             0,
         );
-        assert!(!values.has_values() && values.value(1).is_nan());
+        assert!(values.values.is_empty() && values.value(1).is_nan());
         assert_eq!(values.product.get(0), 0);
     }
 

@@ -906,15 +906,11 @@ impl Engine {
         Ok(())
     }
 
-    /// Whether a flag property (`machine` of `email_open`, say) is true for
-    /// each event named `event`, aligned with the event's columns; `None`
-    /// when the workspace has no such event. Read from the store: a
-    /// workspace changed since the engine was built is an error.
-    pub fn flag_property(&self, event: &str, key: &str) -> Result<Option<Vec<bool>>, EvalError> {
-        Ok(self.flag_properties(&[event], key)?.pop().flatten())
-    }
-
-    /// [`Engine::flag_property`] for several events, in one read.
+    /// For each of `events`, whether a flag property (`machine` of
+    /// `email_open`, say) is true for each of its events, aligned with the
+    /// event's columns; `None` when the workspace has no such event. Read
+    /// from the store in one pass: a workspace changed since the engine was
+    /// built is an error.
     pub fn flag_properties(
         &self,
         events: &[&str],
