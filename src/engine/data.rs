@@ -246,18 +246,26 @@ impl Times {
     /// (`range` sorted).
     #[inline]
     fn count_before(&self, range: std::ops::Range<usize>, lo: i64, hi: i64) -> (usize, usize) {
-        fn count<T: Copy + PartialOrd>(v: &[T], lo: T, hi: T) -> (usize, usize) {
+        /// How many of `v` have `key` below `lo`, and below `hi`.
+        #[inline]
+        fn count<T: Copy, K: Copy + PartialOrd>(
+            v: &[T],
+            key: impl Fn(T) -> K,
+            lo: K,
+            hi: K,
+        ) -> (usize, usize) {
             if v.len() <= 32 {
-                // Most customers have a handful of events: counting is
-                // branch-free and vectorizes, where a binary search
-                // mispredicts.
-                let a: usize = v.iter().map(|&t| usize::from(t < lo)).sum();
-                let b: usize = v.iter().map(|&t| usize::from(t < hi)).sum();
-                (a, b)
+                // Most customers have a handful of events: counting both
+                // bounds in one branch-free pass vectorizes, where a binary
+                // search mispredicts.
+                v.iter().fold((0, 0), |(a, b), &t| {
+                    let t = key(t);
+                    (a + usize::from(t < lo), b + usize::from(t < hi))
+                })
             } else {
                 (
-                    v.partition_point(|&t| t < lo),
-                    v.partition_point(|&t| t < hi),
+                    v.partition_point(|&t| key(t) < lo),
+                    v.partition_point(|&t| key(t) < hi),
                 )
             }
         }
@@ -265,23 +273,9 @@ impl Times {
             Times::Narrow { base, rel } => {
                 // Bounds as offsets from the base, in 0..=2^32 (u64).
                 let at = |t: i64| t.saturating_sub(*base).clamp(0, 1 << 32) as u64;
-                let v = &rel[range];
-                if v.len() <= 32 {
-                    let (lo, hi) = (at(lo), at(hi));
-                    // One pass for both bounds.
-                    v.iter().fold((0, 0), |(a, b), &t| {
-                        let t = u64::from(t);
-                        (a + usize::from(t < lo), b + usize::from(t < hi))
-                    })
-                } else {
-                    let (lo, hi) = (at(lo), at(hi));
-                    (
-                        v.partition_point(|&t| u64::from(t) < lo),
-                        v.partition_point(|&t| u64::from(t) < hi),
-                    )
-                }
+                count(&rel[range], u64::from, at(lo), at(hi))
             }
-            Times::Wide(t) => count(&t[range], lo, hi),
+            Times::Wide(t) => count(&t[range], |t| t, lo, hi),
         }
     }
 

@@ -159,20 +159,25 @@ pub fn run(what: BenchCommand) -> Result<(), CliError> {
     }
 }
 
-/// Resident memory of this process now, in bytes (Linux).
-pub(crate) fn current_rss() -> Option<u64> {
+/// A memory figure of this process from `/proc/self/status`, in bytes
+/// (Linux): `VmRSS` now, `VmHWM` its peak so far.
+fn proc_status_bytes(key: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let line = status
+        .lines()
+        .find(|l| l.strip_prefix(key).is_some_and(|r| r.starts_with(':')))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
 }
 
+/// Resident memory of this process now, in bytes (Linux).
+pub(crate) fn current_rss() -> Option<u64> {
+    proc_status_bytes("VmRSS")
+}
+
 /// Peak resident memory of this process so far, in bytes (Linux).
 pub(crate) fn peak_rss() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
+    proc_status_bytes("VmHWM")
 }
 
 /// A generated benchmark workspace, made once and kept under `bench-data/`.
