@@ -162,44 +162,25 @@ fn trend_ui(
         Period::Month => &d.monthly,
     };
     let unit = if metric.is_rate() { "%" } else { "" };
-    Plot::new("perf_trend")
-        .height(height)
-        .legend(Legend::default())
-        .allow_scroll(false)
-        .y_axis_label(metric.label())
-        .x_axis_formatter(|mark, _| day_label(mark.value))
-        .label_formatter(move |hover| match hover {
-            HoverPosition::NearDataPoint {
-                plot_name,
-                position,
-                ..
-            } => Some(format!(
-                "{plot_name}\n{}: {:.2}{unit}",
-                day_label(position.x),
-                position.y
-            )),
-            HoverPosition::Elsewhere { .. } => None,
-        })
-        .show(ui, |plot| {
-            for (j, &k) in charted.iter().enumerate() {
-                let seg = &d.report.segments[k];
-                let Some(points) = series.get(k) else {
-                    continue;
-                };
-                let pts: Vec<[f64; 2]> = points
-                    .iter()
-                    .filter(|p| p.counts.recipients >= crate::analytics::MIN_RECIPIENTS)
-                    .filter_map(|p| {
-                        trend_value(metric, &p.counts).map(|v| [p.start as f64 / 86_400.0, v])
-                    })
-                    .collect();
-                plot.line(
-                    Line::new(seg.name.clone(), PlotPoints::new(pts))
-                        .color(PALETTE[j % PALETTE.len()])
-                        .width(2.0),
-                );
-            }
+    let lines = charted.iter().map(|&k| {
+        let seg = &d.report.segments[k];
+        let pts = series.get(k).map(|points| {
+            points
+                .iter()
+                .filter(|p| p.counts.recipients >= crate::analytics::MIN_RECIPIENTS)
+                .filter_map(|p| trend_value(metric, &p.counts).map(|v| [day_of(p.start), v]))
+                .collect()
         });
+        (seg.name.clone(), pts)
+    });
+    dated_lines_ui(
+        ui,
+        "perf_trend",
+        height,
+        metric.label(),
+        move |y| format!("{y:.2}{unit}"),
+        lines,
+    );
 }
 
 fn size_ui(
@@ -216,36 +197,62 @@ fn size_ui(
         });
         return;
     };
-    Plot::new("perf_size")
+    let lines = charted.iter().map(|&k| {
+        let seg = &d.report.segments[k];
+        let pts = sizes
+            .iter()
+            .find(|(id, _)| *id == seg.id)
+            .map(|(_, points)| points.iter().map(|&(t, n)| [day_of(t), n as f64]).collect());
+        (seg.name.clone(), pts)
+    });
+    dated_lines_ui(
+        ui,
+        "perf_size",
+        height,
+        "members",
+        |y| format!("{y:.0} members"),
+        lines,
+    );
+}
+
+/// Unix seconds as the charts' x: days since 1970.
+fn day_of(t: i64) -> f64 {
+    t as f64 / 86_400.0
+}
+
+/// A line per segment over days (`None`: the segment has no line, and
+/// keeps its colour); hovering shows the line, the day and `value` of y.
+fn dated_lines_ui(
+    ui: &mut egui::Ui,
+    id: &str,
+    height: f32,
+    y_label: &str,
+    value: impl Fn(f64) -> String + 'static,
+    lines: impl Iterator<Item = (String, Option<Vec<[f64; 2]>>)>,
+) {
+    Plot::new(id)
         .height(height)
         .legend(Legend::default())
         .allow_scroll(false)
-        .y_axis_label("members")
+        .y_axis_label(y_label)
         .x_axis_formatter(|mark, _| day_label(mark.value))
-        .label_formatter(|hover| match hover {
+        .label_formatter(move |hover| match hover {
             HoverPosition::NearDataPoint {
                 plot_name,
                 position,
                 ..
             } => Some(format!(
-                "{plot_name}\n{}: {:.0} members",
+                "{plot_name}\n{}: {}",
                 day_label(position.x),
-                position.y
+                value(position.y)
             )),
             HoverPosition::Elsewhere { .. } => None,
         })
         .show(ui, |plot| {
-            for (j, &k) in charted.iter().enumerate() {
-                let seg = &d.report.segments[k];
-                let Some((_, points)) = sizes.iter().find(|(id, _)| *id == seg.id) else {
-                    continue;
-                };
-                let pts: Vec<[f64; 2]> = points
-                    .iter()
-                    .map(|&(t, n)| [t as f64 / 86_400.0, n as f64])
-                    .collect();
+            for (j, (name, pts)) in lines.enumerate() {
+                let Some(pts) = pts else { continue };
                 plot.line(
-                    Line::new(seg.name.clone(), PlotPoints::new(pts))
+                    Line::new(name, PlotPoints::new(pts))
                         .color(PALETTE[j % PALETTE.len()])
                         .width(2.0),
                 );
