@@ -16,6 +16,7 @@ mod paint;
 mod sample;
 mod snapshot;
 mod store;
+mod ui_common;
 mod ui_import;
 mod ui_performance;
 mod ui_preview;

@@ -3,14 +3,15 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::ui_common;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use prism::app::Screen;
 use prism::ingest::Target;
 use prism::store::Store;
-use prism::ui::{AppOptions, PrismApp, Settings};
+use prism::ui::PrismApp;
 
 #[derive(Debug)]
 struct Dropped(PathBuf);
@@ -33,30 +34,12 @@ fn harness(
     import: Option<PathBuf>,
     height: f32,
 ) -> Harness<'static, PrismApp> {
-    let app = PrismApp::new(
-        AppOptions {
-            workspace: Some(ws.to_path_buf()),
-            screen: Some(screen),
-            data_dir: dir.to_path_buf(),
-            exit_after_shown: false,
-            import,
-            started: Instant::now(),
-        },
-        Settings::default(),
-    );
-    Harness::builder()
-        .with_size(egui::vec2(1500.0, height))
-        .build_ui_state(|ui, app: &mut PrismApp| app.ui_root(ui), app)
+    let app = ui_common::app(dir, Some(ws), Some(screen), import);
+    ui_common::harness(app, 1500.0, height)
 }
 
 fn run_until(h: &mut Harness<'_, PrismApp>, what: &str, done: impl Fn(&PrismApp) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !done(h.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        h.step();
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.run_ok();
+    ui_common::run_until(h, what, Duration::from_secs(60), done);
 }
 
 #[test]

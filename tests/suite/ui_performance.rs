@@ -5,41 +5,24 @@
 //! Segments screen shows the draft's email metrics beside its count.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::ui_common;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use prism::analytics::{Membership, Metric, shown};
 use prism::app::Screen;
 use prism::progress::NoProgress;
+use prism::ui::PrismApp;
 use prism::ui::performance::Chart;
-use prism::ui::{AppOptions, PrismApp, Settings};
 
 fn harness(workspace: &Path, data_dir: &Path, screen: Screen) -> Harness<'static, PrismApp> {
-    let app = PrismApp::new(
-        AppOptions {
-            workspace: Some(workspace.to_path_buf()),
-            screen: Some(screen),
-            data_dir: data_dir.to_path_buf(),
-            exit_after_shown: false,
-            import: None,
-            started: Instant::now(),
-        },
-        Settings::default(),
-    );
-    Harness::builder()
-        .with_size(egui::vec2(1600.0, 1000.0))
-        .build_ui_state(|ui, app: &mut PrismApp| app.ui_root(ui), app)
+    let app = ui_common::app(data_dir, Some(workspace), Some(screen), None);
+    ui_common::harness(app, 1600.0, 1000.0)
 }
 
 fn run_until(h: &mut Harness<'_, PrismApp>, what: &str, done: impl Fn(&PrismApp) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    while !done(h.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        h.step();
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.run_ok();
+    ui_common::run_until(h, what, Duration::from_secs(180), done);
 }
 
 fn sample(dir: &Path) -> std::path::PathBuf {

@@ -4,41 +4,24 @@
 //! editor, the mobile width, and a template that fails in one column only.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::ui_common;
 use egui::{Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use prism::app::Screen;
 use prism::progress::NoProgress;
+use prism::ui::PrismApp;
 use prism::ui::preview::Mode;
-use prism::ui::{AppOptions, PrismApp, Settings};
 
 fn harness(workspace: &Path, data_dir: &Path) -> Harness<'static, PrismApp> {
-    let app = PrismApp::new(
-        AppOptions {
-            workspace: Some(workspace.to_path_buf()),
-            screen: Some(Screen::Preview),
-            data_dir: data_dir.to_path_buf(),
-            exit_after_shown: false,
-            import: None,
-            started: Instant::now(),
-        },
-        Settings::default(),
-    );
-    Harness::builder()
-        .with_size(egui::vec2(1600.0, 1000.0))
-        .build_ui_state(|ui, app: &mut PrismApp| app.ui_root(ui), app)
+    let app = ui_common::app(data_dir, Some(workspace), Some(Screen::Preview), None);
+    ui_common::harness(app, 1600.0, 1000.0)
 }
 
 fn run_until(h: &mut Harness<'_, PrismApp>, what: &str, done: impl Fn(&PrismApp) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(180);
-    while !done(h.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        h.step();
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.run_ok();
+    ui_common::run_until(h, what, Duration::from_secs(180), done);
 }
 
 /// Every column shows a rendered email for what it asks, and no job runs.

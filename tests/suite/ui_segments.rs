@@ -4,8 +4,9 @@
 //! customer.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::ui_common;
 use egui::{Key, Modifiers};
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -15,35 +16,17 @@ use prism::engine::rule::Rule;
 use prism::engine::{parse_rule, schema_of};
 use prism::progress::NoProgress;
 use prism::store::Store;
+use prism::ui::PrismApp;
 use prism::ui::data_screen::format_count;
-use prism::ui::{AppOptions, PrismApp, Settings};
 use serde_json::json;
 
 fn harness(workspace: &Path, data_dir: &Path) -> Harness<'static, PrismApp> {
-    let app = PrismApp::new(
-        AppOptions {
-            workspace: Some(workspace.to_path_buf()),
-            screen: Some(Screen::Segments),
-            data_dir: data_dir.to_path_buf(),
-            exit_after_shown: false,
-            import: None,
-            started: Instant::now(),
-        },
-        Settings::default(),
-    );
-    Harness::builder()
-        .with_size(egui::vec2(1600.0, 1000.0))
-        .build_ui_state(|ui, app: &mut PrismApp| app.ui_root(ui), app)
+    let app = ui_common::app(data_dir, Some(workspace), Some(Screen::Segments), None);
+    ui_common::harness(app, 1600.0, 1000.0)
 }
 
 fn run_until(h: &mut Harness<'_, PrismApp>, what: &str, done: impl Fn(&PrismApp) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !done(h.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        h.step();
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.run_ok();
+    ui_common::run_until(h, what, Duration::from_secs(120), done);
 }
 
 /// Waits until every job is done and the counts match the rule on screen.

@@ -1,43 +1,25 @@
 //! The app shell under egui_kittest: no window, no GPU, real workspace files.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use crate::ui_common;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use prism::app::Screen;
 use prism::app::workspace::{SAMPLE_FILE, sample_workspace_path};
-use prism::ui::{AppOptions, PrismApp, Settings};
+use prism::ui::PrismApp;
 
 fn app(data_dir: &Path, workspace: Option<&Path>) -> PrismApp {
-    PrismApp::new(
-        AppOptions {
-            workspace: workspace.map(Path::to_path_buf),
-            screen: None,
-            data_dir: data_dir.to_path_buf(),
-            exit_after_shown: false,
-            import: None,
-            started: Instant::now(),
-        },
-        Settings::default(),
-    )
+    ui_common::app(data_dir, workspace, None, None)
 }
 
 fn harness(app: PrismApp) -> Harness<'static, PrismApp> {
-    Harness::builder()
-        .with_size(egui::vec2(1400.0, 900.0))
-        .build_ui_state(|ui, app: &mut PrismApp| app.ui_root(ui), app)
+    ui_common::harness(app, 1400.0, 900.0)
 }
 
-/// Steps frames until `done` holds (background jobs run on real threads).
 fn run_until(h: &mut Harness<'_, PrismApp>, what: &str, done: impl Fn(&PrismApp) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !done(h.state()) {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        h.step();
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    h.run_ok();
+    ui_common::run_until(h, what, Duration::from_secs(120), done);
 }
 
 #[test]
