@@ -51,15 +51,17 @@ pub fn run(workspace: Option<PathBuf>, customers: u64, edits: usize) -> Result<(
     // 20 segments: the seed segments, then variants of order recency and
     // frequency.
     let schema = schema_of(&store).map_err(|e| CliError::new(1, e.to_string()))?;
+    let resolve_json = |root: serde_json::Value| -> Result<_, CliError> {
+        let root = serde_json::from_value(root).map_err(|e| CliError::new(1, e.to_string()))?;
+        resolve(&Rule::new(root), &schema).map_err(|e| CliError::new(1, e.to_string()))
+    };
     let mut rules = saved_rules(&schema, &store.segments()?);
     let mut k = 0;
     while rules.len() < 20 {
         k += 1;
         let root = json!({"type": "event", "event": "order", "aggregate": "count",
             "op": "at_least", "value": 1 + k % 4, "window": {"kind": "last_days", "days": 15 * k}});
-        let rule =
-            Rule::new(serde_json::from_value(root).map_err(|e| CliError::new(1, e.to_string()))?);
-        let node = resolve(&rule, &schema).map_err(|e| CliError::new(1, e.to_string()))?;
+        let node = resolve_json(root)?;
         rules.push(SegmentRule {
             id: 10_000 + k,
             name: format!("ordered {}+ in {} days", 1 + k % 4, 15 * k),
@@ -134,9 +136,7 @@ pub fn run(workspace: Option<PathBuf>, customers: u64, edits: usize) -> Result<(
              "value": 1 + e % 3, "window": {"kind": "last_days", "days": 30 + e}},
             {"type": "event", "event": "email_open", "op": "at_least", "value": 1,
              "window": {"kind": "last_days", "days": 60}}]});
-        let rule =
-            Rule::new(serde_json::from_value(root).map_err(|e| CliError::new(1, e.to_string()))?);
-        let node = resolve(&rule, &schema).map_err(|e| CliError::new(1, e.to_string()))?;
+        let node = resolve_json(root)?;
         let t0 = Instant::now();
         let members = engine
             .set_of(&node, as_of, &NoProgress)
