@@ -215,3 +215,76 @@ fn two_opens_writing_at_once_leave_one_whole_snapshot() {
         .collect();
     assert!(left.is_empty(), "{left:?}");
 }
+
+fn fixture(name: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// Every customer's every field and every event, as the engine holds them.
+fn same_columns(a: &Engine, b: &Engine) {
+    assert_eq!(a.data.ids, b.data.ids);
+    assert_eq!(a.data.fields, b.data.fields);
+    for f in &a.data.fields {
+        for i in 0..a.len() {
+            assert_eq!(
+                a.field_display(&f.name, i),
+                b.field_display(&f.name, i),
+                "{} of customer {i}",
+                f.name
+            );
+        }
+    }
+    let mut names: Vec<&String> = a.data.events.keys().collect();
+    names.sort();
+    let mut theirs: Vec<&String> = b.data.events.keys().collect();
+    theirs.sort();
+    assert_eq!(names, theirs);
+    let text = |e: &Engine, code: u32| e.data.strings.get(code).map(str::to_string);
+    for name in names {
+        let (x, y) = (&a.data.events[name], &b.data.events[name]);
+        assert_eq!(x.offsets, y.offsets, "{name}");
+        for j in 0..x.len() {
+            assert_eq!(x.time(j), y.time(j), "{name} {j}");
+            assert_eq!(x.value(j).to_bits(), y.value(j).to_bits(), "{name} {j}");
+            for (p, q) in [
+                (x.product.get(j), y.product.get(j)),
+                (x.category.get(j), y.category.get(j)),
+                (x.campaign.get(j), y.campaign.get(j)),
+            ] {
+                assert_eq!(text(a, p), text(b, q), "{name} {j}");
+            }
+        }
+    }
+}
+
+#[test]
+fn files_from_other_tools_reopen_to_the_same_columns() {
+    // A Shopify-shaped workbook saved by openpyxl, the CDNOW log written by
+    // pyarrow, a Mailchimp-shaped export and JSON Lines with nested
+    // properties: the columns read back from the snapshot are the ones
+    // built from the tables, field by field and event by event.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("foreign.prism");
+    let create = ImportOptions {
+        create_missing_customers: true,
+        ..ImportOptions::default()
+    };
+    for (file, options) in [
+        ("shopify_customers.xlsx", ImportOptions::default()),
+        ("cdnow_orders.parquet", create.clone()),
+        ("mailchimp_subscribed.csv", ImportOptions::default()),
+        ("web_events.jsonl", create),
+    ] {
+        let r = import_file(&path, &fixture(file), &options, &NoProgress).unwrap();
+        assert!(r.inserted > 0, "{file}: {}", r.to_text());
+    }
+    let store = Store::open_read_only(&path).unwrap();
+    let built = Engine::new(EngineData::load(&store, &NoProgress).unwrap(), &path);
+    assert!(built.len() > 20_000 && built.data.events.len() >= 3);
+    open(&path);
+    let reopened = open(&path);
+    assert_eq!(reopened.origin(), &Origin::Snapshot);
+    same_columns(&built, &reopened);
+}
