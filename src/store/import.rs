@@ -10,7 +10,7 @@ use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, ToSql, params};
 
 use super::read::{import_from_row, insert_import};
-use super::write::{BulkLoad, field_value_to_sql, opt_text};
+use super::write::{BulkLoad, field_value_to_sql, note_event, opt_text};
 use super::{Result, StoreError};
 use crate::model::time::format_date;
 use crate::model::{Campaign, Customer, FieldValue, ImportRecord, Product};
@@ -34,6 +34,9 @@ pub struct NewEvent {
     pub campaign: Option<String>,
     pub properties: Option<String>,
 }
+
+/// Rows per statement in [`BulkLoad::insert_events`].
+const EVENTS_PER_INSERT: usize = 32;
 
 /// What a write did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -142,34 +145,50 @@ impl BulkLoad<'_> {
         Ok(n > 0)
     }
 
-    /// Inserts events in one go (one prepared statement for the lot).
+    /// Inserts events in one go: [`EVENTS_PER_INSERT`] rows per statement
+    /// (one cursor and one append search per group instead of per row),
+    /// the rest one by one.
     pub fn insert_events(&mut self, rows: &[NewEvent]) -> Result<()> {
-        if rows.is_empty() {
-            return Ok(());
+        const COLUMNS: &str = "INSERT INTO events(customer_id, name, time, value, product, category, campaign, properties) VALUES ";
+        let groups = rows.chunks_exact(EVENTS_PER_INSERT);
+        let rest = groups.remainder();
+        for (n, part) in [(EVENTS_PER_INSERT, groups.len()), (1, rest.len())] {
+            if part == 0 {
+                continue;
+            }
+            let sql = format!(
+                "{COLUMNS}{}",
+                vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; n].join(", ")
+            );
+            let mut stmt = self.tx.prepare_cached(&sql).map_err(|err| self.err(err))?;
+            let todo = if n == 1 {
+                rest
+            } else {
+                &rows[..rows.len() - rest.len()]
+            };
+            for group in todo.chunks_exact(n) {
+                let r = (|| {
+                    for (k, e) in group.iter().enumerate() {
+                        let at = k * 8;
+                        stmt.raw_bind_parameter(at + 1, e.customer_id)?;
+                        stmt.raw_bind_parameter(at + 2, e.name.as_str())?;
+                        stmt.raw_bind_parameter(at + 3, e.time)?;
+                        stmt.raw_bind_parameter(at + 4, e.value)?;
+                        stmt.raw_bind_parameter(at + 5, e.product.as_deref())?;
+                        stmt.raw_bind_parameter(at + 6, e.category.as_deref())?;
+                        stmt.raw_bind_parameter(at + 7, e.campaign.as_deref())?;
+                        stmt.raw_bind_parameter(at + 8, e.properties.as_deref())?;
+                    }
+                    stmt.raw_execute()
+                })();
+                r.map_err(|err| StoreError::Sqlite {
+                    path: self.path.clone(),
+                    source: err,
+                })?;
+            }
         }
-        let mut stmt = self
-            .tx
-            .prepare_cached(
-                "INSERT INTO events(customer_id, name, time, value, product, category, campaign, properties)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )
-            .map_err(|err| self.err(err))?;
         for e in rows {
-            let r = (|| {
-                stmt.raw_bind_parameter(1, e.customer_id)?;
-                stmt.raw_bind_parameter(2, e.name.as_str())?;
-                stmt.raw_bind_parameter(3, e.time)?;
-                stmt.raw_bind_parameter(4, e.value)?;
-                stmt.raw_bind_parameter(5, e.product.as_deref())?;
-                stmt.raw_bind_parameter(6, e.category.as_deref())?;
-                stmt.raw_bind_parameter(7, e.campaign.as_deref())?;
-                stmt.raw_bind_parameter(8, e.properties.as_deref())?;
-                stmt.raw_execute()
-            })();
-            r.map_err(|err| StoreError::Sqlite {
-                path: self.path.clone(),
-                source: err,
-            })?;
+            note_event(&mut self.written, &e.name, e.time);
         }
         Ok(())
     }
@@ -199,6 +218,7 @@ impl BulkLoad<'_> {
             .map_err(|err| self.err(err))?
         };
         if inserted > 0 {
+            note_event(&mut self.written, &e.name, e.time);
             return Ok(Write::Inserted);
         }
         let mut stmt = self
@@ -225,6 +245,10 @@ impl BulkLoad<'_> {
             ])
             .map_err(|err| self.err(err))?;
         Ok(if n > 0 {
+            // Its time may have moved the name's first or last event.
+            if !self.recount.contains(&e.name) {
+                self.recount.insert(e.name.clone());
+            }
             Write::Updated
         } else {
             Write::Unchanged
@@ -262,13 +286,7 @@ impl BulkLoad<'_> {
     pub fn event_names_present(&self) -> Result<HashSet<String>> {
         let mut stmt = self
             .tx
-            .prepare(
-                "WITH RECURSIVE n(name) AS (
-                   SELECT min(name) FROM events
-                   UNION ALL
-                   SELECT (SELECT min(name) FROM events WHERE name > n.name) FROM n WHERE n.name IS NOT NULL)
-                 SELECT name FROM n WHERE name IS NOT NULL",
-            )
+            .prepare("SELECT name FROM event_stats WHERE events > 0")
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([], |r| r.get::<_, String>(0))

@@ -137,11 +137,14 @@ impl fmt::Debug for Store {
     }
 }
 
-/// A CTE `n(name)` of the distinct event names, by a loose index scan.
-const DISTINCT_EVENT_NAMES: &str = "WITH RECURSIVE n(name) AS (
-    SELECT min(name) FROM events
-    UNION ALL
-    SELECT (SELECT min(name) FROM events WHERE name > n.name) FROM n WHERE n.name IS NOT NULL)";
+/// How many events of one name there are, and the oldest and newest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventNameStats {
+    pub name: String,
+    pub events: i64,
+    pub first: i64,
+    pub last: i64,
+}
 
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
@@ -474,36 +477,51 @@ impl Store {
 
     /// Oldest and newest event time, if there are events.
     pub fn event_range(&self) -> Result<Option<(i64, i64)>> {
-        // A loose index scan over the distinct event names, then one MIN/MAX
-        // per name: both answered by the (name, time) index, never a scan.
-        let mut stmt = self
-            .conn
-            .prepare(&format!(
-                "{DISTINCT_EVENT_NAMES}
-                 SELECT min(lo), max(hi) FROM (
-                   SELECT (SELECT min(time) FROM events e WHERE e.name = n.name) AS lo,
-                          (SELECT max(time) FROM events e WHERE e.name = n.name) AS hi
-                   FROM n WHERE n.name IS NOT NULL)"
-            ))
-            .map_err(|e| self.err(e))?;
-        stmt.query_row([], |r| {
-            let lo: Option<i64> = r.get(0)?;
-            let hi: Option<i64> = r.get(1)?;
-            Ok(lo.zip(hi))
-        })
-        .map_err(|e| self.err(e))
+        let stats = self.event_name_stats()?;
+        let lo = stats.iter().map(|s| s.first).min();
+        let hi = stats.iter().map(|s| s.last).max();
+        Ok(lo.zip(hi))
     }
 
     /// The distinct event names in the workspace, sorted.
     pub fn event_names(&self) -> Result<Vec<String>> {
-        let mut stmt = self
+        Ok(self
+            .event_name_stats()?
+            .into_iter()
+            .map(|s| s.name)
+            .collect())
+    }
+
+    /// Each event name with how many events it has and their time range,
+    /// sorted by name: read from `event_stats`, which every writer keeps
+    /// (a workspace opened read-only before its migration to schema 5
+    /// counts them from its (name, time) index instead).
+    pub fn event_name_stats(&self) -> Result<Vec<EventNameStats>> {
+        let kept: bool = self
             .conn
-            .prepare(&format!(
-                "{DISTINCT_EVENT_NAMES} SELECT name FROM n WHERE name IS NOT NULL"
-            ))
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'event_stats')",
+                [],
+                |r| r.get(0),
+            )
             .map_err(|e| self.err(e))?;
-        let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<String>>>()
+        let sql = if kept {
+            "SELECT name, events, first, last FROM event_stats WHERE events > 0 ORDER BY name"
+        } else {
+            "SELECT name, count(*), min(time), max(time) FROM events GROUP BY name ORDER BY name"
+        };
+        let mut stmt = self.conn.prepare_cached(sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(EventNameStats {
+                    name: r.get(0)?,
+                    events: r.get(1)?,
+                    first: r.get(2)?,
+                    last: r.get(3)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>()
             .map_err(|e| self.err(e))
     }
 

@@ -441,34 +441,20 @@ impl Store {
 
     /// The newest event time of each event name.
     pub fn newest_event_by_name(&self) -> Result<Vec<(String, i64)>> {
-        let mut out = Vec::new();
-        for name in self.event_names()? {
-            let t: Option<i64> = self
-                .conn
-                .query_row(
-                    "SELECT max(time) FROM events WHERE name = ?1",
-                    [&name],
-                    |r| r.get(0),
-                )
-                .map_err(|e| self.err(e))?;
-            if let Some(t) = t {
-                out.push((name, t));
-            }
-        }
-        Ok(out)
+        Ok(self
+            .event_name_stats()?
+            .into_iter()
+            .map(|s| (s.name, s.last))
+            .collect())
     }
 
     /// How many events there are of each name.
     pub fn event_counts(&self) -> Result<Vec<(String, i64)>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT name, count(*) FROM events GROUP BY name ORDER BY name")
-            .map_err(|e| self.err(e))?;
-        let rows = stmt
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(|e| self.err(e))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>()
-            .map_err(|e| self.err(e))
+        Ok(self
+            .event_name_stats()?
+            .into_iter()
+            .map(|s| (s.name, s.events))
+            .collect())
     }
 
     /// Streams every event in storage order (no sort), without copying strings.

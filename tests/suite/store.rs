@@ -409,3 +409,138 @@ fn save_as_writes_a_consistent_copy() {
     // Saving over an existing file is refused.
     assert!(prism::app::workspace::save_workspace_as(&path, &copy).is_err());
 }
+
+/// `(name, events, first, last)` of every event name, counted from the
+/// events table itself by a connection of its own.
+fn counted_from_events(path: &Path) -> Vec<(String, i64, i64, i64)> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT name, count(*), min(time), max(time) FROM events GROUP BY name ORDER BY name",
+        )
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+fn kept_stats(store: &Store) -> Vec<(String, i64, i64, i64)> {
+    store
+        .event_name_stats()
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.name, s.events, s.first, s.last))
+        .collect()
+}
+
+fn index_names(path: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+#[test]
+fn a_schema_4_workspace_reads_alike_before_and_after_its_migration() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = crate::common::tiny_workspace(dir.path());
+    let want = counted_from_events(&path);
+    assert!(want.len() >= 3, "{want:?}");
+    // Take it back to schema 4: no event_stats, a (name, time) index.
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "DROP TABLE event_stats;
+             CREATE INDEX events_name_time ON events(name, time);
+             PRAGMA user_version = 4;",
+        )
+        .unwrap();
+    }
+    // Read-only opens do not migrate, and count from the events.
+    let ro = Store::open_read_only(&path).unwrap();
+    assert_eq!(ro.schema_version().unwrap(), 4);
+    assert_eq!(kept_stats(&ro), want);
+    let range = ro.event_range().unwrap().unwrap();
+    drop(ro);
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), CURRENT_VERSION);
+    assert_eq!(kept_stats(&store), want);
+    assert_eq!(store.event_range().unwrap(), Some(range));
+    assert_eq!(
+        range,
+        (
+            want.iter().map(|w| w.2).min().unwrap(),
+            want.iter().map(|w| w.3).max().unwrap()
+        )
+    );
+    assert!(!index_names(&path).contains(&"events_name_time".to_string()));
+}
+
+#[test]
+fn event_stats_follow_every_load_and_a_failed_load_leaves_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.prism");
+    let mut store = Store::create(&path).unwrap();
+    let ev = |customer_id: i64, name: &str, time: i64| prism::store::NewEvent {
+        customer_id,
+        name: name.into(),
+        time,
+        ..Default::default()
+    };
+    // A first load: both tables empty, so their lookup indexes are dropped
+    // and built at commit; they must all be there afterwards.
+    {
+        let mut load = store.bulk_load(true).unwrap();
+        let a = load.insert_customer(&sample_customer("A")).unwrap();
+        let b = load.insert_customer(&sample_customer("B")).unwrap();
+        load.insert_events(&[ev(a, "open", 100), ev(b, "open", 50), ev(a, "order", 300)])
+            .unwrap();
+        load.commit().unwrap();
+    }
+    store.end_bulk_load().unwrap();
+    let indexes = index_names(&path);
+    for want in ["customers_email", "events_customer_name_time"] {
+        assert!(indexes.contains(&want.to_string()), "{indexes:?}");
+    }
+    assert_eq!(kept_stats(&store), counted_from_events(&path));
+    assert_eq!(
+        kept_stats(&store),
+        vec![("open".into(), 2, 50, 100), ("order".into(), 1, 300, 300)]
+    );
+    // A later load adds to them; keyed events that move in time are
+    // counted again (the oldest order moves after the newest).
+    {
+        let mut load = store.bulk_load(false).unwrap();
+        load.insert_events(&[ev(1, "open", 10), ev(2, "click", 70)])
+            .unwrap();
+        load.write_keyed_event(&ev(1, "order", 200), "O1").unwrap();
+        load.write_keyed_event(&ev(2, "order", 250), "O2").unwrap();
+        load.commit().unwrap();
+    }
+    assert_eq!(kept_stats(&store), counted_from_events(&path));
+    {
+        let mut load = store.bulk_load(false).unwrap();
+        load.write_keyed_event(&ev(1, "order", 400), "O1").unwrap();
+        load.commit().unwrap();
+    }
+    assert_eq!(kept_stats(&store), counted_from_events(&path));
+    assert_eq!(
+        kept_stats(&store).iter().find(|s| s.0 == "order").unwrap(),
+        &("order".to_string(), 3, 250, 400)
+    );
+    // A load given up on changes nothing.
+    let before = kept_stats(&store);
+    {
+        let mut load = store.bulk_load(false).unwrap();
+        load.insert_events(&[ev(1, "open", 1), ev(1, "refund", 5)])
+            .unwrap();
+        load.rollback().unwrap();
+    }
+    assert_eq!(kept_stats(&store), before);
+    assert_eq!(kept_stats(&store), counted_from_events(&path));
+}
