@@ -71,6 +71,38 @@ impl Person {
     }
 }
 
+impl Person {
+    /// A customer row of the file being imported, as the check sees it;
+    /// `None` without an email or a first name (nothing to compare).
+    pub fn imported(c: &crate::model::Customer) -> Option<Person> {
+        let (Some(email), Some(first)) = (&c.email, &c.first_name) else {
+            return None;
+        };
+        let number;
+        let phone = match c.custom.get("phone") {
+            Some(crate::model::FieldValue::Text(t)) => Some(t.as_str()),
+            Some(crate::model::FieldValue::Number(x)) => {
+                number = x.to_string();
+                Some(number.as_str())
+            }
+            _ => None,
+        };
+        let evidence = Evidence {
+            city: c.city.as_deref(),
+            birth_date: c.birth_date,
+            phone,
+        };
+        Some(Person::new(
+            first,
+            c.last_name.as_deref().unwrap_or(""),
+            email,
+            &c.external_id,
+            evidence,
+            true,
+        ))
+    }
+}
+
 fn present(s: Option<&str>) -> Option<&str> {
     s.map(str::trim).filter(|s| !s.is_empty())
 }

@@ -265,7 +265,9 @@ pub fn event_name_from_file(path: &Path) -> Option<String> {
     Some(name)
 }
 
-/// A row ready to be written.
+/// A row ready to be written. Rows travel by value in batches of
+/// [`BATCH`]; boxing the larger variants would cost an allocation per row.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Parsed {
     Customer {
         row: u64,
@@ -274,6 +276,9 @@ pub(crate) enum Parsed {
         consent: Option<bool>,
         /// Imported, with this problem to report (an invalid email).
         warning: Option<Reject>,
+        /// The row for the likely-duplicates check, built here on the
+        /// reading thread.
+        person: Option<duplicates::Person>,
     },
     Event {
         row: u64,
@@ -281,6 +286,9 @@ pub(crate) enum Parsed {
         key: String,
         event: NewEvent,
         source_key: Option<String>,
+        /// What identical rows share (see [`write::event_hash`]), computed
+        /// here on the reading thread.
+        hash: u64,
     },
     Product(Product),
     Campaign(Campaign),
@@ -579,23 +587,25 @@ impl Converter {
             Ok(c) => c,
             Err(r) => return Parsed::Rejected(r),
         };
+        let customer = Customer {
+            id: 0,
+            external_id: ext.or_else(|| email.clone()).unwrap_or_default(),
+            email,
+            first_name: self.text(row, "first_name"),
+            last_name: self.text(row, "last_name"),
+            birth_date: birth,
+            gender: self.text(row, "gender").map(|g| g.to_lowercase()),
+            city: self.text(row, "city"),
+            country: self.text(row, "country"),
+            signup_at: signup,
+            email_consent: consent.unwrap_or(false),
+            custom: customs.into_iter().collect(),
+        };
         Parsed::Customer {
             row: row.number,
             line: row.line,
-            customer: Customer {
-                id: 0,
-                external_id: ext.or_else(|| email.clone()).unwrap_or_default(),
-                email,
-                first_name: self.text(row, "first_name"),
-                last_name: self.text(row, "last_name"),
-                birth_date: birth,
-                gender: self.text(row, "gender").map(|g| g.to_lowercase()),
-                city: self.text(row, "city"),
-                country: self.text(row, "country"),
-                signup_at: signup,
-                email_consent: consent.unwrap_or(false),
-                custom: customs.into_iter().collect(),
-            },
+            person: duplicates::Person::imported(&customer),
+            customer,
             consent,
             warning,
         }
@@ -664,20 +674,22 @@ impl Converter {
             Ok(_) => None,
             Err(r) => return Parsed::Rejected(r),
         };
+        let event = NewEvent {
+            customer_id: 0,
+            name,
+            time,
+            value,
+            product: self.text(row, "product"),
+            category: self.text(row, "category"),
+            campaign: self.text(row, "campaign"),
+            properties,
+        };
         Parsed::Event {
             row: row.number,
             line: row.line,
+            hash: write::event_hash(&key, &event),
             key,
-            event: NewEvent {
-                customer_id: 0,
-                name,
-                time,
-                value,
-                product: self.text(row, "product"),
-                category: self.text(row, "category"),
-                campaign: self.text(row, "campaign"),
-                properties,
-            },
+            event,
             source_key: self.text(row, "event_id"),
         }
     }
@@ -764,9 +776,13 @@ pub fn import_file(
     } else {
         Vec::new()
     };
-    // A first load of events goes faster without the events indexes
-    // (rebuilt at the end, inside the same transaction).
-    let fast = mapping.kind == Kind::Events && existing_events == 0;
+    // A first load of customers or events goes faster without their
+    // lookup indexes (built at the end, inside the same transaction).
+    let fast = match mapping.kind {
+        Kind::Events => existing_events == 0,
+        Kind::Customers => store.customer_count()? == 0,
+        _ => false,
+    };
     let mut load = store.bulk_load(fast)?;
     let mut writer = write::Writer::new(
         &mut load,

@@ -1,7 +1,7 @@
 //! Writing typed rows into the import's transaction: keys, merges,
 //! duplicates, stub customers, and likely duplicates at the end.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 
 use super::duplicates::{self, Evidence, Person};
@@ -19,8 +19,7 @@ pub(super) struct Writer<'l, 'a, 'r> {
     report: &'r mut ImportReport,
     keys: CustomerKeys,
     /// Customers this import created or touched, with the first row.
-    touched: HashMap<i64, u64>,
-    created: HashSet<i64>,
+    touched: FxHashMap<i64, u64>,
     create_missing: bool,
     /// Content hash of each event seen in this file → (its first row, how
     /// many rows had it so far).
@@ -40,9 +39,12 @@ pub(super) struct Writer<'l, 'a, 'r> {
     customer_column: Option<String>,
 }
 
-fn event_hash(e: &NewEvent) -> u64 {
+/// Identical rows of one file have the same hash: the customer's key in
+/// the file stands for the customer (within a file, one key is one
+/// customer and one customer one key).
+pub(super) fn event_hash(key: &str, e: &NewEvent) -> u64 {
     let mut h = rustc_hash::FxHasher::default();
-    e.customer_id.hash(&mut h);
+    key.hash(&mut h);
     e.name.hash(&mut h);
     e.time.hash(&mut h);
     e.value.map(f64::to_bits).hash(&mut h);
@@ -91,8 +93,7 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
             key: mapping.key,
             report,
             keys,
-            touched: HashMap::new(),
-            created: HashSet::new(),
+            touched: FxHashMap::default(),
             create_missing: options.create_missing_customers,
             seen_events: FxHashMap::default(),
             existing_copies: FxHashMap::default(),
@@ -117,11 +118,12 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
                     customer,
                     consent,
                     warning,
+                    person,
                 } => {
                     if let Some(w) = warning {
                         self.report.warn_row(w);
                     }
-                    self.customer(row, line, customer, consent)?
+                    self.customer(row, line, customer, consent, person)?
                 }
                 Parsed::Event {
                     row,
@@ -129,7 +131,8 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
                     key,
                     event,
                     source_key,
-                } => self.event(row, line, key, event, source_key)?,
+                    hash,
+                } => self.event(row, line, key, event, source_key, hash)?,
                 Parsed::Product(p) => match self.load.upsert_product(&p)? {
                     Write::Inserted => self.report.inserted += 1,
                     Write::Updated => self.report.updated += 1,
@@ -155,6 +158,7 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
         _line: u64,
         c: Customer,
         consent: Option<bool>,
+        person: Option<Person>,
     ) -> Result<(), ImportError> {
         // Find who this is: by key, then (for id-keyed files) by email.
         let by_key = match self.key {
@@ -168,31 +172,8 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
             (None, CustomerKey::Id, Some(e)) => self.keys.by_email.get(e).copied(),
             _ => None,
         };
-        if let Some(email) = &c.email
-            && let Some(first) = &c.first_name
-        {
-            let number;
-            let phone = match c.custom.get("phone") {
-                Some(crate::model::FieldValue::Text(t)) => Some(t.as_str()),
-                Some(crate::model::FieldValue::Number(x)) => {
-                    number = x.to_string();
-                    Some(number.as_str())
-                }
-                _ => None,
-            };
-            let evidence = Evidence {
-                city: c.city.as_deref(),
-                birth_date: c.birth_date,
-                phone,
-            };
-            self.imported_people.push(Person::new(
-                first,
-                c.last_name.as_deref().unwrap_or(""),
-                email,
-                &c.external_id,
-                evidence,
-                true,
-            ));
+        if let Some(p) = person {
+            self.imported_people.push(p);
         }
         match by_key.or(by_email) {
             None => {
@@ -201,7 +182,6 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
                 if let Some(e) = &c.email {
                     self.keys.by_email.entry(e.clone()).or_insert(id);
                 }
-                self.created.insert(id);
                 self.touched.insert(id, row);
                 self.report.inserted += 1;
             }
@@ -242,6 +222,7 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
         key: String,
         mut e: NewEvent,
         source_key: Option<String>,
+        h: u64,
     ) -> Result<(), ImportError> {
         let found = match self.key {
             CustomerKey::Id => self.keys.by_external.get(&key).copied(),
@@ -286,7 +267,6 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
             // the user drops them. Against the workspace, the k-th copy in
             // this file is the k-th copy there, so importing an overlapping
             // export adds only what is new.
-            let h = event_hash(&e);
             let row32 = u32::try_from(row).unwrap_or(u32::MAX);
             let nth = match self.seen_events.entry(h) {
                 std::collections::hash_map::Entry::Occupied(mut o) => {

@@ -39,7 +39,14 @@ pub fn format_ts(ts: i64) -> String {
 
 /// `2026-11-23` for display.
 pub fn format_date(date: NaiveDate) -> String {
-    date.format("%Y-%m-%d").to_string()
+    use chrono::Datelike;
+    // As `%Y-%m-%d`, without parsing a format string for every date.
+    let (y, m, d) = (date.year(), date.month(), date.day());
+    if (0..=9999).contains(&y) {
+        format!("{y:04}-{m:02}-{d:02}")
+    } else {
+        date.format("%Y-%m-%d").to_string()
+    }
 }
 
 /// Reads a date or an instant written as `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS]`
@@ -67,6 +74,20 @@ mod tests {
         assert_eq!(ts_to_date(date_to_ts(d)), d);
         assert_eq!(format_ts(date_to_ts(d) + 3661), "2024-02-29 01:01:01");
         assert_eq!(start_of_day(date_to_ts(d) + 3661), date_to_ts(d));
+    }
+
+    #[test]
+    fn dates_format_as_chrono_formats_them() {
+        for (y, m, d) in [
+            (2024, 2, 29),
+            (5, 1, 9),
+            (999, 12, 31),
+            (9999, 7, 4),
+            (-44, 3, 15),
+        ] {
+            let date = NaiveDate::from_ymd_opt(y, m, d).unwrap();
+            assert_eq!(format_date(date), date.format("%Y-%m-%d").to_string());
+        }
     }
 
     #[test]
