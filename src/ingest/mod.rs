@@ -832,17 +832,45 @@ pub fn import_file(
         });
     }
     progress.report(0.96, "finishing");
-    writer.finish(&existing_people)?;
+    let people = writer.take_people(&existing_people);
     drop(writer);
     report.rows_read = summary.rows;
     report.file_hash = summary.hash.clone();
-    report.elapsed_secs = started.elapsed().as_secs_f64();
     if let Some(prev) = load.import_by_hash(&summary.hash, mapping.kind.key())? {
         load.rollback()?;
+        report.elapsed_secs = started.elapsed().as_secs_f64();
         report.already_imported = Some(crate::model::time::format_ts(prev.started_at));
         report.reset_counts();
         return Ok(report);
     }
+    // Likely duplicates are looked for while the indexes a first load
+    // dropped are built (two cores, two jobs).
+    let (found, built) = std::thread::scope(|s| {
+        let found = s.spawn(|| people.map(duplicates::find));
+        let built = if options.dry_run {
+            Ok(())
+        } else {
+            load.build_indexes()
+        };
+        (found.join(), built)
+    });
+    built?;
+    match found {
+        Ok(Some((count, list))) => {
+            report.likely_duplicate_count = count;
+            report.likely_duplicates = list;
+        }
+        Ok(None) => {}
+        Err(_) => {
+            load.rollback()?;
+            return Err(ImportError::File {
+                file: shown,
+                message: "the likely-duplicates check failed unexpectedly; nothing was imported"
+                    .into(),
+            });
+        }
+    }
+    report.elapsed_secs = started.elapsed().as_secs_f64();
     if options.dry_run {
         load.rollback()?;
         return Ok(report);

@@ -4,7 +4,7 @@
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 
-use super::duplicates::{self, Evidence, Person};
+use super::duplicates::{Evidence, Person};
 use super::mapping::{CustomerKey, Kind, Mapping, Target};
 use super::report::ImportReport;
 use super::{ImportError, ImportOptions, Parsed};
@@ -309,11 +309,12 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
         Ok(())
     }
 
-    /// Lists likely duplicates among the imported customers and the
-    /// workspace's, scored on all the evidence (see [`duplicates`]).
-    pub fn finish(&mut self, existing: &[PersonEvidence]) -> Result<(), ImportError> {
+    /// Everyone the likely-duplicates check compares: the imported
+    /// customers and the workspace's (see [`duplicates`]); `None` when
+    /// this import has no customers to check.
+    pub fn take_people(&mut self, existing: &[PersonEvidence]) -> Option<Vec<Person>> {
         if self.kind != Kind::Customers || self.imported_people.is_empty() {
-            return Ok(());
+            return None;
         }
         let mut people = std::mem::take(&mut self.imported_people);
         people.extend(existing.iter().map(|e| {
@@ -334,10 +335,7 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
                 false,
             )
         }));
-        let (count, found) = duplicates::find(people);
-        self.report.likely_duplicate_count = count;
-        self.report.likely_duplicates = found;
-        Ok(())
+        Some(people)
     }
 }
 
