@@ -845,6 +845,9 @@ pub fn import_file(
     }
     // Likely duplicates are looked for while the indexes a first load
     // dropped are built (two cores, two jobs).
+    if !options.dry_run {
+        progress.report(0.97, "indexing");
+    }
     let (found, built) = std::thread::scope(|s| {
         let found = s.spawn(|| people.map(duplicates::find));
         let built = if options.dry_run {
@@ -877,7 +880,7 @@ pub fn import_file(
     }
     let record = report.audit_record(started_at, now_utc(), size as i64, mapping.kind.key());
     load.record_import(&record)?;
-    progress.report(0.98, "indexing");
+    progress.report(0.99, "saving");
     load.commit()?;
     store.end_bulk_load()?;
     report.elapsed_secs = started.elapsed().as_secs_f64();

@@ -22,7 +22,8 @@ fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-/// Notes when the import reaches its "indexing" step (the commit).
+/// Notes when the import reaches its "indexing" step (building the indexes
+/// a first load dropped, then the commit).
 struct Phases {
     indexing: std::sync::Mutex<Option<Instant>>,
 }
