@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use crate::progress::Progress;
 use crate::sample::{SampleError, SampleOptions, generate_workspace};
-use crate::store::{Store, StoreError, WorkspaceInfo};
+use crate::store::{Erasure, Store, StoreError, WorkspaceInfo};
 
 /// Customers in the built-in sample workspace the app opens on first run.
 pub const SAMPLE_CUSTOMERS: u64 = 5_000;
@@ -91,4 +91,68 @@ pub fn save_workspace_as(src: &Path, dest: &Path) -> Result<WorkspaceInfo, OpenE
         .unwrap_or_else(|| "Workspace".into());
     copy.set_meta("name", &name)?;
     Ok(copy.info()?)
+}
+
+/// Erases a customer (by id, or every customer with an email) and every
+/// copy Prism keeps of them: the rows, their mentions in import reports
+/// (see `Store::erase_customer`), and the engine's snapshot beside the
+/// workspace, which holds names and emails and is rebuilt on the next open.
+pub fn erase_customer(path: &Path, who: &str) -> Result<Erasure, OpenError> {
+    let mut store = Store::open(path)?;
+    let erased = store.erase_customer(who).map_err(|e| match e {
+        StoreError::Sqlite { path, source }
+            if source.sqlite_error_code() == Some(rusqlite::ErrorCode::DatabaseBusy) =>
+        {
+            StoreError::Invalid(format!(
+                "{path}: the workspace is being written (an import?); erase when it has finished"
+            ))
+        }
+        other => other,
+    })?;
+    drop(store);
+    let snapshot = crate::engine::snapshot::path_for(path);
+    let io = |e: std::io::Error| OpenError::Io {
+        path: snapshot.display().to_string(),
+        source: e,
+    };
+    match std::fs::remove_file(&snapshot) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io(e)),
+    }
+    // A snapshot half-written by a build that was stopped.
+    if let (Some(dir), Some(name)) = (snapshot.parent(), snapshot.file_name()) {
+        let partial = format!("{}.partial-", name.to_string_lossy());
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        for entry in std::fs::read_dir(dir).map_err(io)?.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&partial) {
+                std::fs::remove_file(entry.path()).map_err(io)?;
+            }
+        }
+    }
+    Ok(erased)
+}
+
+/// One line on what an erasure did.
+pub fn erasure_text(e: &Erasure) -> String {
+    let people = if e.customers == 1 {
+        "1 customer".to_string()
+    } else {
+        format!("{} customers", e.customers)
+    };
+    let mut s = format!(
+        "Erased {people} and {} events; {} import reports redacted.",
+        crate::model::group_thousands(e.events),
+        e.reports
+    );
+    if !e.log_cleared {
+        s.push_str(
+            " Another program still reads the workspace: its old pages are overwritten when it closes.",
+        );
+    }
+    s
 }

@@ -96,6 +96,22 @@ pub enum Command {
         #[arg(long, default_value_t = 7)]
         stale_days: i64,
     },
+    /// Erase a customer (the right to erasure): the profile, every event,
+    /// every mention in import reports and the engine's cached copy; the
+    /// file keeps no trace of them. The audit log records that it happened.
+    Erase {
+        workspace: PathBuf,
+        /// The customer's id, or their email (every customer with it).
+        #[arg(long)]
+        customer: String,
+    },
+    /// The audit log: imports and erasures, with time, user and counts.
+    Audit {
+        workspace: PathBuf,
+        /// As CSV (time,user,action,detail).
+        #[arg(long)]
+        csv: bool,
+    },
     /// Count a segment's members exactly (`--tree`: the count at every node).
     Count {
         workspace: PathBuf,
@@ -311,6 +327,11 @@ fn run_command(command: Command) -> ExitCode {
             workspace,
             stale_days,
         } => quality(&workspace, stale_days),
+        Command::Erase {
+            workspace,
+            customer,
+        } => erase(&workspace, &customer),
+        Command::Audit { workspace, csv } => audit(&workspace, csv),
         Command::Count {
             workspace,
             source,
@@ -653,5 +674,36 @@ fn quality(workspace: &std::path::Path, stale_days: i64) -> Result<(), CliError>
     let store = Store::open_read_only(workspace)?;
     let q = crate::ingest::quality::quality(&store, stale_days, now_utc())?;
     print!("{}", q.to_text());
+    Ok(())
+}
+
+fn erase(workspace: &std::path::Path, who: &str) -> Result<(), CliError> {
+    let e = crate::app::workspace::erase_customer(workspace, who).map_err(|e| match e {
+        crate::app::workspace::OpenError::Store(s) => CliError::from(s),
+        other => CliError::new(1, other.to_string()),
+    })?;
+    println!("{}", crate::app::workspace::erasure_text(&e));
+    Ok(())
+}
+
+fn audit(workspace: &std::path::Path, csv: bool) -> Result<(), CliError> {
+    let store = Store::open_read_only(workspace)?;
+    let entries = store.audit_log()?;
+    if csv {
+        print!("{}", crate::store::audit::audit_csv(&entries));
+        return Ok(());
+    }
+    for e in &entries {
+        let user = if e.user.is_empty() { "—" } else { &e.user };
+        println!(
+            "{}  {user}  {}  {}",
+            crate::model::time::format_ts(e.at),
+            e.action,
+            e.detail
+        );
+    }
+    if entries.is_empty() {
+        println!("(nothing recorded yet)");
+    }
     Ok(())
 }

@@ -344,8 +344,15 @@ impl BulkLoad<'_> {
             .map_err(|e| self.err(e))
     }
 
+    /// Records the import in the imports table and the audit log.
     pub fn record_import(&mut self, r: &ImportRecord) -> Result<i64> {
-        insert_import(&self.tx, r).map_err(|e| self.err(e))
+        let id = insert_import(&self.tx, r).map_err(|e| self.err(e))?;
+        let detail = serde_json::json!({
+            "file": r.file_name, "kind": r.kind, "rows": r.rows_read,
+            "inserted": r.inserted, "updated": r.updated, "rejected": r.rejected,
+        });
+        super::audit::record(&self.tx, "import", &detail).map_err(|e| self.err(e))?;
+        Ok(id)
     }
 
     /// Gives up: nothing of this load is kept.

@@ -5,7 +5,9 @@
 //! not SQLite, a SQLite database that is not a Prism workspace, or a workspace
 //! from a newer Prism is refused and left byte-for-byte as it was.
 
+pub mod audit;
 mod browse;
+mod erase;
 mod import;
 mod query;
 mod read;
@@ -22,7 +24,9 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
+pub use audit::AuditEntry;
 pub use browse::{Cell, ColumnInfo, TablePage};
+pub use erase::Erasure;
 pub use import::{CustomerKeys, NewEvent, Write};
 pub use query::SqlValue;
 pub use read::{CellRef, PersonEvidence, RawEvent};

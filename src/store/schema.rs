@@ -191,6 +191,23 @@ INSERT INTO event_stats(name, events, first, last)
     SELECT name, count(*), min(time), max(time) FROM events GROUP BY name;
 DROP INDEX IF EXISTS events_name_time;
 "#,
+    // 5 → 6: an audit log of what was done to the customers' data beyond
+    // imports (which the imports table records): erasures, and what later
+    // privacy work adds. It never holds the data it is about.
+    r#"
+CREATE TABLE audit_log (
+    id     INTEGER PRIMARY KEY,
+    at     INTEGER NOT NULL,
+    user   TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT '{}' CHECK (json_valid(detail))
+) STRICT;
+INSERT INTO audit_log(at, user, action, detail)
+    SELECT started_at, '', 'import',
+           json_object('file', file_name, 'kind', kind, 'rows', rows_read,
+                       'inserted', inserted, 'updated', updated, 'rejected', rejected)
+    FROM imports WHERE status = 'ok' ORDER BY id;
+"#,
 ];
 
 /// The schema version this build of Prism writes.
@@ -208,6 +225,7 @@ pub const BROWSABLE_TABLES: &[&str] = &[
     "segments",
     "segment_versions",
     "imports",
+    "audit_log",
     "custom_fields",
     "scores",
 ];

@@ -321,24 +321,8 @@ impl BulkLoad<'_> {
                 add.execute(params![name, s.events, s.first, s.last])?;
             }
         }
-        if !self.recount.is_empty() {
-            // One pass over the events for all the names to count again.
-            let names: Vec<&str> = self.recount.iter().map(String::as_str).collect();
-            let marks = vec!["?"; names.len()].join(", ");
-            self.tx.execute(
-                &format!("DELETE FROM event_stats WHERE name IN ({marks})"),
-                rusqlite::params_from_iter(&names),
-            )?;
-            self.tx.execute(
-                &format!(
-                    "INSERT INTO event_stats(name, events, first, last)
-                     SELECT name, count(*), min(time), max(time) FROM events
-                     WHERE name IN ({marks}) GROUP BY name"
-                ),
-                rusqlite::params_from_iter(&names),
-            )?;
-        }
-        Ok(())
+        let names: Vec<&str> = self.recount.iter().map(String::as_str).collect();
+        recount_event_stats(&self.tx, &names)
     }
 
     pub fn insert_event(&mut self, e: &Event) -> Result<()> {
@@ -433,6 +417,31 @@ impl BulkLoad<'_> {
         }
         Ok(())
     }
+}
+
+/// Counts the events of `names` again from the table, in one pass, into
+/// `event_stats` (for events changed or deleted in place).
+pub(super) fn recount_event_stats(
+    tx: &rusqlite::Connection,
+    names: &[&str],
+) -> rusqlite::Result<()> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let marks = vec!["?"; names.len()].join(", ");
+    tx.execute(
+        &format!("DELETE FROM event_stats WHERE name IN ({marks})"),
+        rusqlite::params_from_iter(names),
+    )?;
+    tx.execute(
+        &format!(
+            "INSERT INTO event_stats(name, events, first, last)
+             SELECT name, count(*), min(time), max(time) FROM events
+             WHERE name IN ({marks}) GROUP BY name"
+        ),
+        rusqlite::params_from_iter(names),
+    )?;
+    Ok(())
 }
 
 /// `INSERT INTO customers (…every column…) VALUES (?1, …)`.

@@ -13,6 +13,7 @@ mod import;
 mod import_fidelity;
 mod import_robust;
 mod paint;
+mod privacy;
 mod sample;
 mod snapshot;
 mod store;

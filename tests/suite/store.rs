@@ -451,11 +451,16 @@ fn a_schema_4_workspace_reads_alike_before_and_after_its_migration() {
     let path = crate::common::tiny_workspace(dir.path());
     let want = counted_from_events(&path);
     assert!(want.len() >= 3, "{want:?}");
-    // Take it back to schema 4: no event_stats, a (name, time) index.
+    // Take it back to schema 4: no event_stats, no audit log, a (name,
+    // time) index.
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
             "DROP TABLE event_stats;
+             DROP TABLE audit_log;
+             INSERT INTO imports(started_at, file_name, file_hash, file_size, kind, status, rows_read)
+                 VALUES (1700000000, 'crm.csv', 'abc', 10, 'customers', 'ok', 3),
+                        (1700000100, 'bad.csv', 'def', 10, 'customers', 'failed', 0);
              CREATE INDEX events_name_time ON events(name, time);
              PRAGMA user_version = 4;",
         )
@@ -479,6 +484,18 @@ fn a_schema_4_workspace_reads_alike_before_and_after_its_migration() {
         )
     );
     assert!(!index_names(&path).contains(&"events_name_time".to_string()));
+    // Its imports are in the audit log, by an unknown user.
+    let log = store.audit_log().unwrap();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(
+        (log[0].at, log[0].action.as_str(), log[0].user.as_str()),
+        (1700000000, "import", "")
+    );
+    assert!(
+        log[0].detail.contains("\"file\":\"crm.csv\""),
+        "{}",
+        log[0].detail
+    );
 }
 
 #[test]

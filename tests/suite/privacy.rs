@@ -1,0 +1,220 @@
+//! Privacy on real workspace files: erasing a customer leaves no trace of
+//! them in any file Prism keeps, changes nothing when the customer is
+//! unknown, and is recorded in the audit log without their data.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use prism::app::workspace::erase_customer;
+use prism::engine::Engine;
+use prism::engine::snapshot::path_for;
+use prism::ingest::{ImportOptions, Kind, import_file};
+use prism::progress::NoProgress;
+use prism::store::Store;
+use sha2::{Digest, Sha256};
+
+/// Every file beside the workspace that belongs to it (the database, its
+/// log, the engine snapshot).
+fn files_of(path: &Path) -> Vec<PathBuf> {
+    let name = path.file_name().unwrap().to_string_lossy().into_owned();
+    let mut out: Vec<PathBuf> = std::fs::read_dir(path.parent().unwrap())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&name))
+        .map(|e| e.path())
+        .collect();
+    out.sort();
+    out
+}
+
+fn holds(path: &Path, needle: &str) -> bool {
+    let bytes = std::fs::read(path).unwrap();
+    bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+fn workspace(dir: &Path) -> PathBuf {
+    let path = dir.join("shop.prism");
+    let opts = prism::sample::SampleOptions {
+        customers: 400,
+        seed: 5,
+        as_of: crate::common::ts("2026-06-15"),
+        name: "Shop".into(),
+    };
+    prism::sample::generate_workspace(&opts, &path, false, &NoProgress).unwrap();
+    path
+}
+
+/// `(name, events, first, last)` per event name, counted from the table.
+fn counted(path: &Path) -> Vec<(String, i64, i64, i64)> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT name, count(*), min(time), max(time) FROM events GROUP BY name ORDER BY name",
+        )
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+#[test]
+fn an_erased_customer_leaves_no_trace_in_any_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = workspace(dir.path());
+    let store = Store::open_read_only(&path).unwrap();
+    let mut victim = None;
+    store
+        .for_each_customer(|c| {
+            let found = c.email.is_some() && !store.customer_events(c.id).unwrap().is_empty();
+            if found {
+                victim = Some(c);
+            }
+            !found
+        })
+        .unwrap();
+    let victim = victim.unwrap();
+    let email = victim.email.clone().unwrap();
+    let their_events = store.customer_events(victim.id).unwrap().len() as i64;
+    let customers_before = store.customer_count().unwrap();
+    drop(store);
+    // An import that names them in its report: another id with their email
+    // is merged into them, and the note says so.
+    let csv = dir.path().join("crm.csv");
+    std::fs::write(
+        &csv,
+        format!("customer_id,email,city\nX-NEW-1,{email},Bergen\n"),
+    )
+    .unwrap();
+    let opts = ImportOptions {
+        kind: Some(Kind::Customers),
+        ..Default::default()
+    };
+    let r = import_file(&path, &csv, &opts, &NoProgress).unwrap();
+    assert_eq!(r.merged, 1, "{}", r.to_text());
+    // The engine's snapshot holds their email too.
+    drop(Engine::load(&Store::open_read_only(&path).unwrap(), &NoProgress).unwrap());
+    assert!(path_for(&path).exists());
+    let before: Vec<PathBuf> = files_of(&path)
+        .into_iter()
+        .filter(|f| holds(f, &email))
+        .collect();
+    assert!(before.contains(&path_for(&path)), "{before:?}");
+    assert!(
+        before.iter().any(|f| f != &path_for(&path)),
+        "the database holds the email: {before:?}"
+    );
+
+    let erased = erase_customer(&path, &victim.external_id).unwrap();
+    assert_eq!(erased.customers, 1);
+    assert_eq!(erased.events, their_events);
+    assert_eq!(erased.reports, 1);
+    assert!(erased.log_cleared);
+    for f in files_of(&path) {
+        assert!(!holds(&f, &email), "{} still holds {email}", f.display());
+    }
+    let store = Store::open_read_only(&path).unwrap();
+    assert_eq!(store.customer_count().unwrap(), customers_before - 1);
+    assert!(store.customer_events(victim.id).unwrap().is_empty());
+    let kept: Vec<_> = store
+        .event_name_stats()
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.name, s.events, s.first, s.last))
+        .collect();
+    assert_eq!(kept, counted(&path));
+    // The audit log says it happened, and nothing of whom.
+    let last = store.audit_log().unwrap().pop().unwrap();
+    assert_eq!(last.action, "erasure");
+    assert!(last.detail.contains("\"customers\":1"), "{}", last.detail);
+    assert!(!last.detail.contains(&email) && !last.detail.contains(&victim.external_id));
+    assert!(!last.user.is_empty());
+    // The engine builds again, without them.
+    let engine = Engine::load(&store, &NoProgress).unwrap();
+    assert!(matches!(
+        engine.origin(),
+        prism::engine::Origin::Built { .. }
+    ));
+}
+
+fn digest(path: &Path) -> Vec<u8> {
+    Sha256::digest(std::fs::read(path).unwrap()).to_vec()
+}
+
+#[test]
+fn erasing_an_unknown_customer_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = workspace(dir.path());
+    drop(Engine::load(&Store::open_read_only(&path).unwrap(), &NoProgress).unwrap());
+    let before = (digest(&path), digest(&path_for(&path)));
+    for who in ["nobody@example.com", "NO-SUCH-ID", "   "] {
+        let e = erase_customer(&path, who).unwrap_err().to_string();
+        assert!(
+            e.contains("nothing was erased") || e.contains("give the customer"),
+            "{e}"
+        );
+    }
+    assert_eq!(before, (digest(&path), digest(&path_for(&path))));
+    // The command line says the same, with exit code 1.
+    let out = Command::new(env!("CARGO_BIN_EXE_prism"))
+        .args([
+            "erase",
+            path.to_str().unwrap(),
+            "--customer",
+            "nobody@example.com",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no customer has the id or email \"nobody@example.com\""),
+        "{err}"
+    );
+    assert_eq!(before.0, digest(&path));
+}
+
+#[test]
+fn an_email_erases_everyone_who_has_it_and_the_audit_lists_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("two.prism");
+    let csv = dir.path().join("people.csv");
+    // Two customers, one mailbox (not merged: they have their own ids and
+    // the file is keyed by id; the second is a likely duplicate).
+    std::fs::write(
+        &csv,
+        "customer_id,email,first_name,last_name\nA1,Pat@Example.com,Pat,Lee\nA2,bo@example.com,Bo,Ek\n",
+    )
+    .unwrap();
+    let opts = ImportOptions {
+        kind: Some(Kind::Customers),
+        ..Default::default()
+    };
+    import_file(&path, &csv, &opts, &NoProgress).unwrap();
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute(
+            "INSERT INTO customers(external_id, email) VALUES ('A3', 'pat@example.com')",
+            [],
+        )
+        .unwrap();
+    }
+    let erased = erase_customer(&path, " PAT@example.com ").unwrap();
+    assert_eq!(erased.customers, 2);
+    let store = Store::open_read_only(&path).unwrap();
+    assert_eq!(store.customer_count().unwrap(), 1);
+    let out = Command::new(env!("CARGO_BIN_EXE_prism"))
+        .args(["audit", path.to_str().unwrap(), "--csv"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "time,user,action,detail");
+    assert!(lines[1].contains("\"import\""), "{text}");
+    assert!(
+        lines[2].contains("\"erasure\"") && lines[2].contains("\"\"by\"\":\"\"email\"\""),
+        "{text}"
+    );
+    assert!(!text.to_lowercase().contains("pat@example.com"), "{text}");
+}
