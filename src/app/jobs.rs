@@ -29,6 +29,8 @@ pub enum JobKey {
     Import,
     Quality,
     PurchaseEvent,
+    /// Erasing a customer (rewrites the workspace file).
+    Erase,
     /// One page of a table in the Data screen.
     TablePage {
         table: String,

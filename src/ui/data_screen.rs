@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use egui_extras::{Column, TableBuilder};
 
 use super::ctx::{Msg, Request, ScreenCtx};
+use super::erase_view::EraseView;
 use super::import_wizard::{ImportMsg, ImportWizard};
 use super::quality_view::QualityView;
 use crate::app::jobs::JobKey;
@@ -30,6 +31,8 @@ pub enum DataMsg {
     Quality(Result<crate::ingest::quality::QualityReport, String>),
     /// The workspace's purchase event was changed.
     PurchaseEventSet(Result<PathBuf, String>),
+    /// A customer was erased: what it did, or why not.
+    Erased(Result<String, String>),
 }
 
 #[derive(Default)]
@@ -37,8 +40,11 @@ pub struct DataScreen {
     pub selected_table: Option<String>,
     /// The data-quality view instead of a table.
     pub show_quality: bool,
+    /// The erase view instead of a table.
+    pub show_erase: bool,
     pub import: ImportWizard,
     pub quality: QualityView,
+    pub erase: EraseView,
     workspace: Option<PathBuf>,
     total_rows: u64,
     columns: Vec<ColumnInfo>,
@@ -56,11 +62,20 @@ impl DataScreen {
         let import = std::mem::take(&mut self.import);
         let mut quality = std::mem::take(&mut self.quality);
         quality.invalidate();
+        // After an erasure the same workspace is read again: its message stays.
+        let same = self.workspace.as_ref() == Some(&info.path);
+        let (show_erase, erase) = if same {
+            (self.show_erase, std::mem::take(&mut self.erase))
+        } else {
+            (false, EraseView::default())
+        };
         *self = DataScreen {
             workspace: Some(info.path.clone()),
             show_quality,
+            show_erase,
             import,
             quality,
+            erase,
             ..DataScreen::default()
         };
         if let Some(t) = keep.or_else(|| Some("customers".to_string())) {
@@ -134,6 +149,7 @@ impl DataScreen {
             },
             DataMsg::Import(m) => self.import.handle(m, ctx),
             DataMsg::Quality(r) => self.quality.result = Some(r),
+            DataMsg::Erased(r) => self.erase.finished(r, ctx),
             // Traits follow the purchase event: reread and rebuild.
             DataMsg::PurchaseEventSet(r) => match r {
                 Ok(ws) => ctx.requests.push(Request::OpenWorkspace(ws)),
@@ -158,6 +174,8 @@ impl DataScreen {
         egui::CentralPanel::default().show(ui, |ui| {
             if self.import.open {
                 self.import.ui(ui, ctx);
+            } else if self.show_erase {
+                self.erase.ui(ui, ctx);
             } else if self.show_quality {
                 self.quality.ui(ui, ctx);
             } else {
@@ -227,9 +245,19 @@ impl DataScreen {
                 .clicked()
             {
                 self.show_quality = !self.show_quality;
+                self.show_erase = false;
                 self.import.open = false;
             }
         });
+        if ui
+            .selectable_label(self.show_erase, "Erase a customer…")
+            .on_hover_text("The right to erasure: a customer and every copy of them, for good")
+            .clicked()
+        {
+            self.show_erase = !self.show_erase;
+            self.show_quality = false;
+            self.import.open = false;
+        }
         ui.separator();
         ui.heading("Tables");
         ui.add_space(4.0);
@@ -241,6 +269,7 @@ impl DataScreen {
                     let selected = self.selected_table.as_deref() == Some(t.name.as_str());
                     if ui.selectable_label(selected, t.name.as_str()).clicked() {
                         self.show_quality = false;
+                        self.show_erase = false;
                         self.import.open = false;
                         if !selected {
                             self.select(info, &t.name);

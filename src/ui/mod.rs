@@ -9,6 +9,7 @@ pub mod commands;
 pub mod ctx;
 pub mod data_screen;
 mod dialogs;
+pub mod erase_view;
 pub mod import_wizard;
 pub mod performance;
 pub mod preview;

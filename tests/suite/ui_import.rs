@@ -202,3 +202,82 @@ fn identical_rows_are_counted_kept_and_dropped_only_when_ticked() {
         2
     );
 }
+
+#[test]
+fn erase_a_customer_from_the_data_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("crm.prism");
+    let csv = dir.path().join("crm.csv");
+    std::fs::write(
+        &csv,
+        "customer_id,email,first_name\nQ0001,ann@example.com,Ann\nQ0002,bob@example.com,Bob\n",
+    )
+    .unwrap();
+    let opts = prism::ingest::ImportOptions {
+        kind: Some(prism::ingest::Kind::Customers),
+        ..Default::default()
+    };
+    prism::ingest::import_file(&ws, &csv, &opts, &prism::progress::NoProgress).unwrap();
+    let mut h = harness(dir.path(), &ws, Screen::Data, None, 1000.0);
+    run_until(&mut h, "the workspace", |a| {
+        a.workspace.is_some() && a.engine.is_some()
+    });
+    h.get_by_label("customers · 2 rows");
+    h.get_by_label("Erase a customer…").click();
+    h.run_ok();
+    h.get_by_label("Customer id or email").focus();
+    h.run_ok();
+    h.get_by_label("Customer id or email")
+        .type_text("BOB@example.com");
+    h.run_ok();
+    assert_eq!(h.state().data.erase.who, "BOB@example.com");
+    h.get_by_label("Erase…").click();
+    h.run_ok();
+    // Nothing happens before the confirmation, which names who goes.
+    assert_eq!(
+        Store::open_read_only(&ws)
+            .unwrap()
+            .customer_count()
+            .unwrap(),
+        2
+    );
+    h.get_by_label_contains("Erase \"BOB@example.com\" and everything Prism holds of them?");
+    h.get_by_label("Erase for good").click();
+    h.run_ok();
+    run_until(&mut h, "the erasure", |a| {
+        matches!(a.data.erase.result, Some(Ok(_)))
+    });
+    h.get_by_label("Erased 1 customer and 0 events; 0 import reports redacted.");
+    assert_eq!(
+        Store::open_read_only(&ws)
+            .unwrap()
+            .customer_count()
+            .unwrap(),
+        1
+    );
+    // The workspace is read again: the table shows one row.
+    h.get_by_label("customers").click();
+    run_until(&mut h, "the table", |a| a.data.is_loaded());
+    h.get_by_label("customers · 1 rows");
+    // An unknown customer: the reason, and nothing changed.
+    h.get_by_label("Erase a customer…").click();
+    h.run_ok();
+    h.get_by_label("Customer id or email").focus();
+    h.run_ok();
+    h.get_by_label("Customer id or email").type_text("nobody");
+    h.run_ok();
+    h.get_by_label("Erase…").click();
+    h.run_ok();
+    h.get_by_label("Erase for good").click();
+    run_until(&mut h, "the refusal", |a| {
+        matches!(a.data.erase.result, Some(Err(_)))
+    });
+    h.get_by_label_contains("no customer has the id or email \"nobody\"");
+    assert_eq!(
+        Store::open_read_only(&ws)
+            .unwrap()
+            .customer_count()
+            .unwrap(),
+        1
+    );
+}
