@@ -218,3 +218,176 @@ fn an_email_erases_everyone_who_has_it_and_the_audit_lists_it() {
     );
     assert!(!text.to_lowercase().contains("pat@example.com"), "{text}");
 }
+
+/// Runs `prism` with `args` in a network namespace of its own, with no
+/// interface but a loopback that is down: any connection fails.
+fn offline(args: &[&str]) -> std::process::Output {
+    Command::new("unshare")
+        .args(["--user", "--map-root-user", "--net", "--"])
+        .arg(env!("CARGO_BIN_EXE_prism"))
+        .args(args)
+        .env("PRISM_PROGRESS", "quiet")
+        .output()
+        .unwrap()
+}
+
+/// Whether this machine lets an unprivileged process have a network
+/// namespace of its own.
+fn namespaces_work() -> bool {
+    Command::new("unshare")
+        .args(["--user", "--map-root-user", "--net", "--", "true"])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// The sockets a process holds, from its file descriptors.
+fn sockets_of(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| {
+                    std::fs::read_link(e.path())
+                        .is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// The day the generated data ends after.
+const AS_OF: &str = "2026-06-16";
+
+#[test]
+fn import_count_render_paint_and_export_work_with_no_network() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let s = |p: &str| d.join(p).to_string_lossy().into_owned();
+    let steps: Vec<Vec<String>> = vec![
+        vec![
+            "sample",
+            "--customers",
+            "300",
+            "--as-of",
+            "2026-06-15",
+            "--out",
+            &s("w.prism"),
+        ],
+        vec![
+            "sample",
+            "--csv",
+            "--customers",
+            "50",
+            "--seed",
+            "7",
+            "--as-of",
+            "2026-06-15",
+            "--out",
+            &s("csv"),
+        ],
+        vec![
+            "import",
+            &s("new.prism"),
+            &s("csv/customers.csv"),
+            "--kind",
+            "customers",
+        ],
+        vec![
+            "import",
+            &s("new.prism"),
+            &s("csv/orders.csv"),
+            "--kind",
+            "events",
+        ],
+        vec!["count", &s("w.prism"), "--segment", "VIP", "--as-of", AS_OF],
+        vec![
+            "render",
+            &s("w.prism"),
+            "--segment",
+            "VIP",
+            "--template",
+            "VIP offer",
+            "--limit",
+            "3",
+            "--as-of",
+            AS_OF,
+            "--out",
+            &s("emails"),
+        ],
+        vec![
+            "snapshot",
+            &s("w.prism"),
+            "--segment",
+            "VIP",
+            "--template",
+            "VIP offer",
+            "--as-of",
+            AS_OF,
+            "--out",
+            &s("vip.png"),
+        ],
+        vec![
+            "members",
+            &s("w.prism"),
+            "--segment",
+            "VIP",
+            "--as-of",
+            AS_OF,
+            "--out",
+            &s("vip.csv"),
+        ],
+    ]
+    .into_iter()
+    .map(|v| v.into_iter().map(String::from).collect())
+    .collect();
+    if namespaces_work() {
+        for step in &steps {
+            let args: Vec<&str> = step.iter().map(String::as_str).collect();
+            let out = offline(&args);
+            assert!(
+                out.status.success(),
+                "prism {} failed offline: {}",
+                step.join(" "),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    } else {
+        // No namespaces here: every step runs while its sockets are
+        // watched, and none is ever opened.
+        eprintln!("no network namespaces on this machine: watching sockets instead");
+        for step in &steps {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_prism"))
+                .args(step)
+                .env("PRISM_PROGRESS", "quiet")
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            let mut most = 0;
+            loop {
+                most = most.max(sockets_of(child.id()));
+                if let Some(status) = child.try_wait().unwrap() {
+                    assert!(status.success(), "prism {} failed", step.join(" "));
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+            assert_eq!(most, 0, "prism {} opened a socket", step.join(" "));
+        }
+    }
+    // Each step did its work.
+    let store = Store::open_read_only(d.join("new.prism")).unwrap();
+    assert!(store.customer_count().unwrap() >= 50);
+    assert!(store.event_count().unwrap() > 0);
+    assert!(std::fs::read_dir(d.join("emails")).unwrap().count() >= 1);
+    assert!(
+        std::fs::read(d.join("vip.png"))
+            .unwrap()
+            .starts_with(b"\x89PNG")
+    );
+    assert!(
+        std::fs::read_to_string(d.join("vip.csv"))
+            .unwrap()
+            .lines()
+            .count()
+            > 1
+    );
+}
