@@ -31,6 +31,8 @@ pub enum JobKey {
     PurchaseEvent,
     /// Erasing a customer (rewrites the workspace file).
     Erase,
+    /// Reading or exporting the audit log.
+    Audit,
     /// One page of a table in the Data screen.
     TablePage {
         table: String,

@@ -575,6 +575,11 @@ pub fn render(args: RenderArgs) -> Result<(), CliError> {
         args.force,
         &progress,
     )?;
+    let detail = serde_json::json!({
+        "what": "emails", "format": format!("{format:?}").to_lowercase(),
+        "emails": stats.files, "to": args.out.display().to_string(),
+    });
+    Store::audit(&args.workspace, "export", &detail)?;
     println!("emails = {}", stats.files);
     println!("bytes = {}", stats.bytes);
     println!("out = {}", args.out.display());

@@ -257,6 +257,8 @@ pub fn members(
         let stdout = std::io::stdout();
         crate::app::segments::write_members_csv_to(&engine, &order, &mut stdout.lock())
             .map_err(|e| CliError::new(1, format!("standard output: {e}")))?;
+        crate::app::segments::audit_members_export(&engine, order.len(), "standard output")
+            .map_err(CliError::from)?;
         eprintln!("members = {}", order.len());
         return Ok(());
     }

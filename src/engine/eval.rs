@@ -582,6 +582,11 @@ impl Engine {
     }
 
     /// Where this engine's columns came from.
+    /// The workspace this engine was loaded from.
+    pub fn workspace(&self) -> &std::path::Path {
+        &self.workspace
+    }
+
     pub fn origin(&self) -> &Origin {
         &self.origin
     }

@@ -58,6 +58,13 @@ pub(crate) fn record(
 }
 
 impl Store {
+    /// Adds an entry to the audit log of the workspace at `path` (an
+    /// export, say, which writes nothing else there).
+    pub fn audit(path: &std::path::Path, action: &str, detail: &serde_json::Value) -> Result<()> {
+        let store = Store::open(path)?;
+        record(&store.conn, action, detail).map_err(|e| store.err(e))
+    }
+
     /// The audit log, oldest first.
     pub fn audit_log(&self) -> Result<Vec<AuditEntry>> {
         let mut stmt = self

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use egui_extras::{Column, TableBuilder};
 
+use super::audit_view::AuditView;
 use super::ctx::{Msg, Request, ScreenCtx};
 use super::erase_view::EraseView;
 use super::import_wizard::{ImportMsg, ImportWizard};
@@ -33,18 +34,31 @@ pub enum DataMsg {
     PurchaseEventSet(Result<PathBuf, String>),
     /// A customer was erased: what it did, or why not.
     Erased(Result<String, String>),
+    /// The audit log, read.
+    Audit(Result<Vec<crate::store::AuditEntry>, String>),
+    /// The audit log written as CSV: where, or why not.
+    AuditExported(Result<String, String>),
+}
+
+/// What the Data screen's centre shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum DataView {
+    #[default]
+    Table,
+    Quality,
+    Erase,
+    Audit,
 }
 
 #[derive(Default)]
 pub struct DataScreen {
     pub selected_table: Option<String>,
-    /// The data-quality view instead of a table.
-    pub show_quality: bool,
-    /// The erase view instead of a table.
-    pub show_erase: bool,
+    /// What the centre shows when the import wizard is closed.
+    pub view: DataView,
     pub import: ImportWizard,
     pub quality: QualityView,
     pub erase: EraseView,
+    pub audit: AuditView,
     workspace: Option<PathBuf>,
     total_rows: u64,
     columns: Vec<ColumnInfo>,
@@ -58,21 +72,22 @@ impl DataScreen {
         let keep = self.selected_table.clone().filter(|t| {
             self.workspace.as_ref() == Some(&info.path) && info.tables.iter().any(|s| &s.name == t)
         });
-        let show_quality = self.show_quality;
+        let view = self.view;
         let import = std::mem::take(&mut self.import);
         let mut quality = std::mem::take(&mut self.quality);
         quality.invalidate();
         // After an erasure the same workspace is read again: its message stays.
         let same = self.workspace.as_ref() == Some(&info.path);
-        let (show_erase, erase) = if same {
-            (self.show_erase, std::mem::take(&mut self.erase))
+        let (view, erase) = if same {
+            (view, std::mem::take(&mut self.erase))
+        } else if view == DataView::Erase {
+            (DataView::Table, EraseView::default())
         } else {
-            (false, EraseView::default())
+            (view, EraseView::default())
         };
         *self = DataScreen {
             workspace: Some(info.path.clone()),
-            show_quality,
-            show_erase,
+            view,
             import,
             quality,
             erase,
@@ -132,6 +147,16 @@ impl DataScreen {
         self.total_rows == 0 || self.pages.contains_key(&0)
     }
 
+    /// Shows `view` in the centre, or the table again if it showed already.
+    fn toggle(&mut self, view: DataView) {
+        self.view = if self.view == view {
+            DataView::Table
+        } else {
+            view
+        };
+        self.import.open = false;
+    }
+
     /// Starts the import wizard on a file (picked or dropped).
     pub fn start_import(&mut self, path: PathBuf, ctx: &mut ScreenCtx<'_>) {
         self.import.start(path, ctx);
@@ -150,6 +175,8 @@ impl DataScreen {
             DataMsg::Import(m) => self.import.handle(m, ctx),
             DataMsg::Quality(r) => self.quality.result = Some(r),
             DataMsg::Erased(r) => self.erase.finished(r, ctx),
+            DataMsg::Audit(r) => self.audit.entries = Some(r),
+            DataMsg::AuditExported(r) => self.audit.exported = Some(r),
             // Traits follow the purchase event: reread and rebuild.
             DataMsg::PurchaseEventSet(r) => match r {
                 Ok(ws) => ctx.requests.push(Request::OpenWorkspace(ws)),
@@ -174,12 +201,13 @@ impl DataScreen {
         egui::CentralPanel::default().show(ui, |ui| {
             if self.import.open {
                 self.import.ui(ui, ctx);
-            } else if self.show_erase {
-                self.erase.ui(ui, ctx);
-            } else if self.show_quality {
-                self.quality.ui(ui, ctx);
             } else {
-                self.table_browser_ui(ui, ctx);
+                match self.view {
+                    DataView::Table => self.table_browser_ui(ui, ctx),
+                    DataView::Quality => self.quality.ui(ui, ctx),
+                    DataView::Erase => self.erase.ui(ui, ctx),
+                    DataView::Audit => self.audit.ui(ui, ctx),
+                }
             }
         });
         if ui.ctx().input(|i| !i.raw.hovered_files.is_empty()) {
@@ -241,22 +269,26 @@ impl DataScreen {
                 ImportWizard::pick(ctx);
             }
             if ui
-                .selectable_label(self.show_quality, "Data quality")
+                .selectable_label(self.view == DataView::Quality, "Data quality")
                 .clicked()
             {
-                self.show_quality = !self.show_quality;
-                self.show_erase = false;
-                self.import.open = false;
+                self.toggle(DataView::Quality);
             }
         });
         if ui
-            .selectable_label(self.show_erase, "Erase a customer…")
+            .selectable_label(self.view == DataView::Erase, "Erase a customer…")
             .on_hover_text("The right to erasure: a customer and every copy of them, for good")
             .clicked()
         {
-            self.show_erase = !self.show_erase;
-            self.show_quality = false;
-            self.import.open = false;
+            self.toggle(DataView::Erase);
+        }
+        if ui
+            .selectable_label(self.view == DataView::Audit, "Audit log")
+            .on_hover_text("Imports, exports and erasures: when, by whom, how many")
+            .clicked()
+        {
+            self.audit.invalidate();
+            self.toggle(DataView::Audit);
         }
         ui.separator();
         ui.heading("Tables");
@@ -268,8 +300,7 @@ impl DataScreen {
                 for t in &info.tables {
                     let selected = self.selected_table.as_deref() == Some(t.name.as_str());
                     if ui.selectable_label(selected, t.name.as_str()).clicked() {
-                        self.show_quality = false;
-                        self.show_erase = false;
+                        self.view = DataView::Table;
                         self.import.open = false;
                         if !selected {
                             self.select(info, &t.name);

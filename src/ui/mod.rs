@@ -4,6 +4,7 @@
 //! `*_ui`; every shortcut-bearing action is a [`commands::UiCommand`].
 
 pub mod app;
+pub mod audit_view;
 pub mod bench;
 pub mod commands;
 pub mod ctx;

@@ -281,3 +281,58 @@ fn erase_a_customer_from_the_data_screen() {
         1
     );
 }
+
+#[test]
+fn the_audit_log_lists_imports_exports_and_erasures() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("crm.prism");
+    let csv = dir.path().join("crm.csv");
+    std::fs::write(
+        &csv,
+        "customer_id,email\nQ0001,ann@example.com\nQ0002,bob@example.com\n",
+    )
+    .unwrap();
+    let opts = prism::ingest::ImportOptions {
+        kind: Some(prism::ingest::Kind::Customers),
+        ..Default::default()
+    };
+    prism::ingest::import_file(&ws, &csv, &opts, &prism::progress::NoProgress).unwrap();
+    prism::app::workspace::erase_customer(&ws, "bob@example.com").unwrap();
+    // An export from the command line is recorded too.
+    let rule = dir.path().join("all.json");
+    std::fs::write(
+        &rule,
+        r#"{"version": 1, "root": {"type": "group", "match": "all", "children": [
+            {"type": "profile", "field": "email", "op": "is_set"}]}}"#,
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_prism"))
+        .arg("members")
+        .arg(&ws)
+        .arg("--rule")
+        .arg(&rule)
+        .args(["--out", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut h = harness(dir.path(), &ws, Screen::Data, None, 1000.0);
+    run_until(&mut h, "the workspace", |a| {
+        a.workspace.is_some() && a.engine.is_some()
+    });
+    h.get_by_label("Audit log").click();
+    run_until(&mut h, "the log", |a| {
+        matches!(a.data.audit.entries, Some(Ok(_)))
+    });
+    h.get_by_label("import");
+    h.get_by_label("erasure");
+    h.get_by_label("export");
+    h.get_by_label_contains("to standard output");
+    h.get_by_label("· 3 entries");
+    // Never whom.
+    assert!(h.query_by_label_contains("bob@example.com").is_none());
+    assert!(h.query_by_label_contains("Q0002").is_none());
+}

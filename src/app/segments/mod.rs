@@ -218,14 +218,23 @@ pub fn path_of(addr: &[usize]) -> String {
     path_string(addr)
 }
 
-/// Writes members (engine indexes, in order) with every customer field.
+/// Writes members (engine indexes, in order) with every customer field,
+/// and records the export in the workspace's audit log.
 pub fn write_members_csv(engine: &Engine, order: &[usize], out: &Path) -> Result<(), AppError> {
     let io = |e: std::io::Error| AppError::Io {
         path: out.display().to_string(),
         source: e,
     };
     let file = std::fs::File::create(out).map_err(io)?;
-    write_members_csv_to(engine, order, &mut std::io::BufWriter::new(file)).map_err(io)
+    write_members_csv_to(engine, order, &mut std::io::BufWriter::new(file)).map_err(io)?;
+    audit_members_export(engine, order.len(), &out.display().to_string())
+}
+
+/// Records an export of `rows` members to `to` in the audit log.
+pub fn audit_members_export(engine: &Engine, rows: usize, to: &str) -> Result<(), AppError> {
+    let detail = serde_json::json!({ "what": "members", "rows": rows, "to": to });
+    crate::store::Store::audit(engine.workspace(), "export", &detail)?;
+    Ok(())
 }
 
 /// The members as CSV into any writer (a file, standard output).

@@ -378,6 +378,7 @@ pub(super) fn export_one(c: &Column, format: Format, ctx: &mut ScreenCtx<'_>) {
         export::slug(&shown.view.template),
         shown.view.customer_id
     );
+    let workspace = ctx.workspace_path();
     ctx.jobs
         .spawn(JobKey::PreviewWrite, "Exporting the email", move |_| {
             let file = rfd::FileDialog::new()
@@ -402,8 +403,9 @@ pub(super) fn export_one(c: &Column, format: Format, ctx: &mut ScreenCtx<'_>) {
             };
             let result = bytes
                 .and_then(|b| std::fs::write(&path, b).map_err(|e| e.to_string()))
-                .map(|_| path.clone())
-                .map_err(|e| format!("{}: {e}", path.display()));
+                .map_err(|e| format!("{}: {e}", path.display()))
+                .and_then(|_| audit_export(workspace.as_deref(), format, 1, &path))
+                .map(|_| path.clone());
             Msg::Preview(PreviewMsg::Written {
                 open: false,
                 result,
@@ -437,6 +439,7 @@ pub(super) fn export_segment(
         .and_then(|s| p.mail.segments.iter().find(|x| x.id == s))
         .map_or_else(|| "all".to_string(), |s| s.name.clone());
     let p = p.clone();
+    let workspace = ctx.workspace_path();
     ctx.jobs.spawn(
         JobKey::PreviewWrite,
         format!("Exporting {} emails", members.len()),
@@ -470,12 +473,38 @@ pub(super) fn export_segment(
                         job,
                     )
                 })
-                .map(|_| out.clone())
-                .map_err(|e| e.to_string());
+                .map_err(|e| e.to_string())
+                .and_then(|stats| {
+                    audit_export(workspace.as_deref(), Format::Eml, stats.files, &out)
+                })
+                .map(|_| out.clone());
             Msg::Preview(PreviewMsg::Written {
                 open: false,
                 result,
             })
         },
     );
+}
+
+/// Records an export of `emails` emails to `to` in the workspace's audit
+/// log (the file is written; a failure to record it is said).
+fn audit_export(
+    workspace: Option<&std::path::Path>,
+    format: Format,
+    emails: usize,
+    to: &std::path::Path,
+) -> Result<(), String> {
+    let Some(ws) = workspace else {
+        return Ok(());
+    };
+    let detail = serde_json::json!({
+        "what": "emails", "format": format!("{format:?}").to_lowercase(),
+        "emails": emails, "to": to.display().to_string(),
+    });
+    crate::store::Store::audit(ws, "export", &detail).map_err(|e| {
+        format!(
+            "{}: written, but not recorded in the audit log: {e}",
+            to.display()
+        )
+    })
 }
