@@ -354,3 +354,40 @@ pub fn event_value_cents(store: &Store, event: &str) -> i64 {
         .unwrap();
     cents
 }
+
+/// Imports `csv_text` as customers into `ws` (created if missing), through
+/// a file written beside it; the import's report.
+pub fn import_customers(ws: &Path, csv_text: &str) -> prism::ingest::ImportReport {
+    let csv = ws.with_extension("customers.csv");
+    std::fs::write(&csv, csv_text).unwrap();
+    let opts = prism::ingest::ImportOptions {
+        kind: Some(prism::ingest::Kind::Customers),
+        ..Default::default()
+    };
+    prism::ingest::import_file(ws, &csv, &opts, &prism::progress::NoProgress).unwrap()
+}
+
+/// `(name, events, first, last)` of every event name, counted from the
+/// events table itself by a connection of its own.
+pub fn counted_from_events(path: &Path) -> Vec<(String, i64, i64, i64)> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT name, count(*), min(time), max(time) FROM events GROUP BY name ORDER BY name",
+        )
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+/// The same figures as the store keeps them in `event_stats`.
+pub fn kept_stats(store: &Store) -> Vec<(String, i64, i64, i64)> {
+    store
+        .event_name_stats()
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.name, s.events, s.first, s.last))
+        .collect()
+}

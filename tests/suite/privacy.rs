@@ -5,10 +5,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::common::{counted_from_events, import_customers, kept_stats};
 use prism::app::workspace::erase_customer;
 use prism::engine::Engine;
 use prism::engine::snapshot::path_for;
-use prism::ingest::{ImportOptions, Kind, import_file};
 use prism::progress::NoProgress;
 use prism::store::Store;
 use sha2::{Digest, Sha256};
@@ -44,20 +44,6 @@ fn workspace(dir: &Path) -> PathBuf {
     path
 }
 
-/// `(name, events, first, last)` per event name, counted from the table.
-fn counted(path: &Path) -> Vec<(String, i64, i64, i64)> {
-    let conn = rusqlite::Connection::open(path).unwrap();
-    let mut stmt = conn
-        .prepare(
-            "SELECT name, count(*), min(time), max(time) FROM events GROUP BY name ORDER BY name",
-        )
-        .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap()
-}
-
 #[test]
 fn an_erased_customer_leaves_no_trace_in_any_file() {
     let dir = tempfile::tempdir().unwrap();
@@ -80,17 +66,10 @@ fn an_erased_customer_leaves_no_trace_in_any_file() {
     drop(store);
     // An import that names them in its report: another id with their email
     // is merged into them, and the note says so.
-    let csv = dir.path().join("crm.csv");
-    std::fs::write(
-        &csv,
-        format!("customer_id,email,city\nX-NEW-1,{email},Bergen\n"),
-    )
-    .unwrap();
-    let opts = ImportOptions {
-        kind: Some(Kind::Customers),
-        ..Default::default()
-    };
-    let r = import_file(&path, &csv, &opts, &NoProgress).unwrap();
+    let r = import_customers(
+        &path,
+        &format!("customer_id,email,city\nX-NEW-1,{email},Bergen\n"),
+    );
     assert_eq!(r.merged, 1, "{}", r.to_text());
     // The engine's snapshot holds their email too.
     drop(Engine::load(&Store::open_read_only(&path).unwrap(), &NoProgress).unwrap());
@@ -116,13 +95,7 @@ fn an_erased_customer_leaves_no_trace_in_any_file() {
     let store = Store::open_read_only(&path).unwrap();
     assert_eq!(store.customer_count().unwrap(), customers_before - 1);
     assert!(store.customer_events(victim.id).unwrap().is_empty());
-    let kept: Vec<_> = store
-        .event_name_stats()
-        .unwrap()
-        .into_iter()
-        .map(|s| (s.name, s.events, s.first, s.last))
-        .collect();
-    assert_eq!(kept, counted(&path));
+    assert_eq!(kept_stats(&store), counted_from_events(&path));
     // The audit log says it happened, and nothing of whom.
     let last = store.audit_log().unwrap().pop().unwrap();
     assert_eq!(last.action, "erasure");
@@ -178,19 +151,12 @@ fn erasing_an_unknown_customer_changes_nothing() {
 fn an_email_erases_everyone_who_has_it_and_the_audit_lists_it() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("two.prism");
-    let csv = dir.path().join("people.csv");
     // Two customers, one mailbox (not merged: they have their own ids and
-    // the file is keyed by id; the second is a likely duplicate).
-    std::fs::write(
-        &csv,
+    // the file is keyed by id).
+    import_customers(
+        &path,
         "customer_id,email,first_name,last_name\nA1,Pat@Example.com,Pat,Lee\nA2,bo@example.com,Bo,Ek\n",
-    )
-    .unwrap();
-    let opts = ImportOptions {
-        kind: Some(Kind::Customers),
-        ..Default::default()
-    };
-    import_file(&path, &csv, &opts, &NoProgress).unwrap();
+    );
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute(

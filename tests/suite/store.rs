@@ -410,29 +410,7 @@ fn save_as_writes_a_consistent_copy() {
     assert!(prism::app::workspace::save_workspace_as(&path, &copy).is_err());
 }
 
-/// `(name, events, first, last)` of every event name, counted from the
-/// events table itself by a connection of its own.
-fn counted_from_events(path: &Path) -> Vec<(String, i64, i64, i64)> {
-    let conn = rusqlite::Connection::open(path).unwrap();
-    let mut stmt = conn
-        .prepare(
-            "SELECT name, count(*), min(time), max(time) FROM events GROUP BY name ORDER BY name",
-        )
-        .unwrap();
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap()
-}
-
-fn kept_stats(store: &Store) -> Vec<(String, i64, i64, i64)> {
-    store
-        .event_name_stats()
-        .unwrap()
-        .into_iter()
-        .map(|s| (s.name, s.events, s.first, s.last))
-        .collect()
-}
+use crate::common::{counted_from_events, kept_stats};
 
 fn index_names(path: &Path) -> Vec<String> {
     let conn = rusqlite::Connection::open(path).unwrap();

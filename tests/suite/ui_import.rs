@@ -207,17 +207,10 @@ fn identical_rows_are_counted_kept_and_dropped_only_when_ticked() {
 fn erase_a_customer_from_the_data_screen() {
     let dir = tempfile::tempdir().unwrap();
     let ws = dir.path().join("crm.prism");
-    let csv = dir.path().join("crm.csv");
-    std::fs::write(
-        &csv,
+    crate::common::import_customers(
+        &ws,
         "customer_id,email,first_name\nQ0001,ann@example.com,Ann\nQ0002,bob@example.com,Bob\n",
-    )
-    .unwrap();
-    let opts = prism::ingest::ImportOptions {
-        kind: Some(prism::ingest::Kind::Customers),
-        ..Default::default()
-    };
-    prism::ingest::import_file(&ws, &csv, &opts, &prism::progress::NoProgress).unwrap();
+    );
     let mut h = harness(dir.path(), &ws, Screen::Data, None, 1000.0);
     run_until(&mut h, "the workspace", |a| {
         a.workspace.is_some() && a.engine.is_some()
@@ -286,17 +279,10 @@ fn erase_a_customer_from_the_data_screen() {
 fn the_audit_log_lists_imports_exports_and_erasures() {
     let dir = tempfile::tempdir().unwrap();
     let ws = dir.path().join("crm.prism");
-    let csv = dir.path().join("crm.csv");
-    std::fs::write(
-        &csv,
+    crate::common::import_customers(
+        &ws,
         "customer_id,email\nQ0001,ann@example.com\nQ0002,bob@example.com\n",
-    )
-    .unwrap();
-    let opts = prism::ingest::ImportOptions {
-        kind: Some(prism::ingest::Kind::Customers),
-        ..Default::default()
-    };
-    prism::ingest::import_file(&ws, &csv, &opts, &prism::progress::NoProgress).unwrap();
+    );
     prism::app::workspace::erase_customer(&ws, "bob@example.com").unwrap();
     // An export from the command line is recorded too.
     let rule = dir.path().join("all.json");
