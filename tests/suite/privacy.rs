@@ -357,3 +357,28 @@ fn import_count_render_paint_and_export_work_with_no_network() {
             > 1
     );
 }
+
+#[test]
+fn an_erasure_waits_for_an_import_in_progress() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = workspace(dir.path());
+    // Another writer (an import) holds the workspace; the customer to
+    // erase exists only once it commits.
+    let writer = rusqlite::Connection::open(&path).unwrap();
+    writer
+        .execute_batch(
+            "BEGIN IMMEDIATE;
+             INSERT INTO customers(external_id, email) VALUES ('LATE-1', 'late@example.com');",
+        )
+        .unwrap();
+    let commit = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(400));
+        writer.execute_batch("COMMIT").unwrap();
+    });
+    // Interleaved, it would not find them; it waits, then erases them.
+    let erased = erase_customer(&path, "LATE-1").unwrap();
+    commit.join().unwrap();
+    assert_eq!(erased.customers, 1);
+    let store = Store::open_read_only(&path).unwrap();
+    assert!(store.customer_by_external_id("LATE-1").unwrap().is_none());
+}
