@@ -382,8 +382,9 @@ impl DataScreen {
             ui.label("Pick a table on the left.");
             return;
         };
+        let rows = if self.total_rows == 1 { "row" } else { "rows" };
         ui.heading(format!(
-            "{table} · {} rows",
+            "{table} · {} {rows}",
             format_count(self.total_rows as i64)
         ));
         ui.separator();

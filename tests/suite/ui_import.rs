@@ -251,7 +251,7 @@ fn erase_a_customer_from_the_data_screen() {
     // The workspace is read again: the table shows one row.
     h.get_by_label("customers").click();
     run_until(&mut h, "the table", |a| a.data.is_loaded());
-    h.get_by_label("customers · 1 rows");
+    h.get_by_label("customers · 1 row");
     // An unknown customer: the reason, and nothing changed.
     h.get_by_label("Erase a customer…").click();
     h.run_ok();
