@@ -69,9 +69,7 @@ impl Person {
             imported,
         }
     }
-}
 
-impl Person {
     /// A customer row of the file being imported, as the check sees it;
     /// `None` without an email or a first name (nothing to compare).
     pub fn imported(c: &crate::model::Customer) -> Option<Person> {

@@ -48,16 +48,13 @@ impl Store {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(err)?;
-        let find = |sql: &str, key: &str| -> rusqlite::Result<Vec<[Option<String>; 5]>> {
+        // Each one found: id, then what names them (external id, email,
+        // first and last name).
+        type Found = (i64, [Option<String>; 4]);
+        let find = |sql: &str, key: &str| -> rusqlite::Result<Vec<Found>> {
             let mut stmt = tx.prepare(sql)?;
             let rows = stmt.query_map([key], |r| {
-                Ok([
-                    Some(r.get::<_, i64>(0)?.to_string()),
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                ])
+                Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]))
             })?;
             rows.collect()
         };
@@ -75,10 +72,7 @@ impl Store {
                 "no customer has the id or email {who:?}; nothing was erased"
             )));
         }
-        let ids: Vec<i64> = found
-            .iter()
-            .filter_map(|c| c[0].as_deref().and_then(|s| s.parse().ok()))
-            .collect();
+        let ids: Vec<i64> = found.iter().map(|(id, _)| *id).collect();
         let marks = vec!["?"; ids.len()].join(", ");
 
         // Per name, the events that go: counts come off `event_stats`; a
@@ -133,9 +127,9 @@ impl Store {
         // The import reports name customers in merges, warnings and likely
         // duplicates: every mention of these goes.
         let mut texts: Vec<String> = Vec::new();
-        for c in &found {
-            texts.extend(c[1].iter().chain(c[2].iter()).cloned());
-            if let (Some(f), Some(l)) = (&c[3], &c[4]) {
+        for (_, [external, email, first, last]) in &found {
+            texts.extend(external.iter().chain(email).cloned());
+            if let (Some(f), Some(l)) = (first, last) {
                 texts.push(format!("{f} {l}"));
             }
         }

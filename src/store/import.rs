@@ -150,10 +150,10 @@ impl BulkLoad<'_> {
     /// the rest one by one.
     pub fn insert_events(&mut self, rows: &[NewEvent]) -> Result<()> {
         const COLUMNS: &str = "INSERT INTO events(customer_id, name, time, value, product, category, campaign, properties) VALUES ";
-        let groups = rows.chunks_exact(EVENTS_PER_INSERT);
-        let rest = groups.remainder();
-        for (n, part) in [(EVENTS_PER_INSERT, groups.len()), (1, rest.len())] {
-            if part == 0 {
+        // Whole groups, then the rest one statement each.
+        let (groups, rest) = rows.split_at(rows.len() - rows.len() % EVENTS_PER_INSERT);
+        for (part, n) in [(groups, EVENTS_PER_INSERT), (rest, 1)] {
+            if part.is_empty() {
                 continue;
             }
             let sql = format!(
@@ -161,12 +161,7 @@ impl BulkLoad<'_> {
                 vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; n].join(", ")
             );
             let mut stmt = self.tx.prepare_cached(&sql).map_err(|err| self.err(err))?;
-            let todo = if n == 1 {
-                rest
-            } else {
-                &rows[..rows.len() - rest.len()]
-            };
-            for group in todo.chunks_exact(n) {
+            for group in part.chunks_exact(n) {
                 let r = (|| {
                     for (k, e) in group.iter().enumerate() {
                         let at = k * 8;

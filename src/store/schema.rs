@@ -11,16 +11,25 @@ pub const APPLICATION_ID: i32 = 0x5052_534D;
 /// instead of a B-tree insert per row): `(name, create statement)`. Only
 /// indexes a lookup needs are here; what the engine reads comes in storage
 /// order, and per-name figures come from `event_stats`.
-pub const BULK_INDEXES: &[(&str, &str)] = &[
-    (
-        "events_customer_name_time",
-        "CREATE INDEX IF NOT EXISTS events_customer_name_time ON events(customer_id, name, time)",
-    ),
-    (
-        "customers_email",
-        "CREATE INDEX IF NOT EXISTS customers_email ON customers(email)",
-    ),
+pub const BULK_INDEXES: &[BulkIndex] = &[
+    BulkIndex {
+        name: "events_customer_name_time",
+        table: "events",
+        create: "CREATE INDEX IF NOT EXISTS events_customer_name_time ON events(customer_id, name, time)",
+    },
+    BulkIndex {
+        name: "customers_email",
+        table: "customers",
+        create: "CREATE INDEX IF NOT EXISTS customers_email ON customers(email)",
+    },
 ];
+
+/// A lookup index a first load of its table drops and builds again.
+pub struct BulkIndex {
+    pub name: &'static str,
+    pub table: &'static str,
+    pub create: &'static str,
+}
 
 pub const MIGRATIONS: &[&str] = &[
     // 0 → 1: the first schema.

@@ -85,26 +85,19 @@ impl Store {
                 path: path.clone(),
                 source: e,
             };
-            for (name, create) in schema::BULK_INDEXES {
-                let table: String = tx
-                    .query_row(
-                        "SELECT tbl_name FROM sqlite_master WHERE type = 'index' AND name = ?1",
-                        [name],
-                        |r| r.get(0),
-                    )
-                    .map_err(sqlite)?;
-                // The table name comes from the schema, not from a user.
+            for index in schema::BULK_INDEXES {
+                // Names come from the schema, not from a user.
                 let empty: bool = tx
                     .query_row(
-                        &format!("SELECT NOT EXISTS (SELECT 1 FROM {table})"),
+                        &format!("SELECT NOT EXISTS (SELECT 1 FROM {})", index.table),
                         [],
                         |r| r.get(0),
                     )
                     .map_err(sqlite)?;
                 if empty {
-                    tx.execute_batch(&format!("DROP INDEX {name}"))
+                    tx.execute_batch(&format!("DROP INDEX IF EXISTS {}", index.name))
                         .map_err(sqlite)?;
-                    rebuild.push(*create);
+                    rebuild.push(index.create);
                 }
             }
         }
