@@ -110,30 +110,12 @@ pub fn erase_customer(path: &Path, who: &str) -> Result<Erasure, OpenError> {
         other => other,
     })?;
     drop(store);
-    let snapshot = crate::engine::snapshot::path_for(path);
-    let io = |e: std::io::Error| OpenError::Io {
-        path: snapshot.display().to_string(),
+    crate::engine::snapshot::remove(path).map_err(|e| OpenError::Io {
+        path: crate::engine::snapshot::path_for(path)
+            .display()
+            .to_string(),
         source: e,
-    };
-    match std::fs::remove_file(&snapshot) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(io(e)),
-    }
-    // A snapshot half-written by a build that was stopped.
-    if let (Some(dir), Some(name)) = (snapshot.parent(), snapshot.file_name()) {
-        let partial = format!("{}.partial-", name.to_string_lossy());
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        for entry in std::fs::read_dir(dir).map_err(io)?.flatten() {
-            if entry.file_name().to_string_lossy().starts_with(&partial) {
-                std::fs::remove_file(entry.path()).map_err(io)?;
-            }
-        }
-    }
+    })?;
     Ok(erased)
 }
 

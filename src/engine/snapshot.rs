@@ -32,12 +32,41 @@ const MAGIC: &[u8; 8] = b"PRISMENG";
 const FORMAT: u32 = 2;
 const BYTE_ORDER: u32 = 0x0102_0304;
 const TRAILER: &[u8; 4] = b"END.";
+/// What a snapshot being written is called: its final name, this, and the
+/// writer's process and number.
+const PARTIAL: &str = ".partial-";
 
 /// Where the snapshot of `workspace` lives.
 pub fn path_for(workspace: &Path) -> PathBuf {
     let mut s = workspace.as_os_str().to_owned();
     s.push(".engine");
     PathBuf::from(s)
+}
+
+/// Deletes the snapshot of `workspace` and any a stopped build left half
+/// written (they hold customer data: an erasure must leave none).
+pub fn remove(workspace: &Path) -> std::io::Result<()> {
+    let path = path_for(workspace);
+    match std::fs::remove_file(&path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Ok(());
+    };
+    let partial = format!("{}{PARTIAL}", name.to_string_lossy());
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    for entry in std::fs::read_dir(dir)?.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&partial) {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    Ok(())
 }
 
 /// What a snapshot must have been built from to be used: everything a
@@ -105,7 +134,7 @@ pub fn write(data: &EngineData, fingerprint: &str, path: &Path) -> std::io::Resu
     static WRITERS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
     let n = WRITERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut tmp = path.as_os_str().to_owned();
-    tmp.push(format!(".partial-{}-{n}", std::process::id()));
+    tmp.push(format!("{PARTIAL}{}-{n}", std::process::id()));
     let tmp = PathBuf::from(tmp);
     let result = (|| {
         let mut out = Sink {
