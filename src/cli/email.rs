@@ -575,11 +575,7 @@ pub fn render(args: RenderArgs) -> Result<(), CliError> {
         args.force,
         &progress,
     )?;
-    let detail = serde_json::json!({
-        "what": "emails", "format": format!("{format:?}").to_lowercase(),
-        "emails": stats.files, "to": args.out.display().to_string(),
-    });
-    Store::audit(&args.workspace, "export", &detail)?;
+    export::record_export(&args.workspace, format, stats.files, &args.out)?;
     println!("emails = {}", stats.files);
     println!("bytes = {}", stats.bytes);
     println!("out = {}", args.out.display());

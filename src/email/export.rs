@@ -193,6 +193,21 @@ impl Drop for Cleanup {
     }
 }
 
+/// Records an export of `emails` emails in `format` to `to` in the
+/// audit log of `workspace`.
+pub fn record_export(
+    workspace: &Path,
+    format: Format,
+    emails: usize,
+    to: &Path,
+) -> Result<(), crate::store::StoreError> {
+    let detail = serde_json::json!({
+        "what": "emails", "format": format!("{format:?}").to_lowercase(),
+        "emails": emails, "to": to.display().to_string(),
+    });
+    crate::store::Store::audit(workspace, "export", &detail)
+}
+
 /// Renders and writes `units`. Two threads; progress; cancel leaves
 /// nothing behind.
 pub fn export(

@@ -356,6 +356,26 @@ fn import_count_render_paint_and_export_work_with_no_network() {
             .count()
             > 1
     );
+    // Both exports are in the audit log: what, how many, where to.
+    let rendered = std::fs::read_dir(d.join("emails")).unwrap().count();
+    let exports: Vec<String> = Store::open_read_only(d.join("w.prism"))
+        .unwrap()
+        .audit_log()
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "export")
+        .map(|e| e.detail)
+        .collect();
+    assert_eq!(exports.len(), 2, "{exports:?}");
+    assert!(
+        exports[0].contains("\"what\":\"emails\"")
+            && exports[0].contains(&format!("\"emails\":{rendered}")),
+        "{exports:?}"
+    );
+    assert!(
+        exports[1].contains("\"what\":\"members\"") && exports[1].contains("vip.csv"),
+        "{exports:?}"
+    );
 }
 
 #[test]

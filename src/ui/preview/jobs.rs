@@ -497,11 +497,7 @@ fn audit_export(
     let Some(ws) = workspace else {
         return Ok(());
     };
-    let detail = serde_json::json!({
-        "what": "emails", "format": format!("{format:?}").to_lowercase(),
-        "emails": emails, "to": to.display().to_string(),
-    });
-    crate::store::Store::audit(ws, "export", &detail).map_err(|e| {
+    export::record_export(ws, format, emails, to).map_err(|e| {
         format!(
             "{}: written, but not recorded in the audit log: {e}",
             to.display()
