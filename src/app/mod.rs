@@ -6,12 +6,15 @@
 //!   every change to saved segments, one transaction each.
 //! - [`templates`]: saving an email template, checked that it renders.
 //! - [`preview`]: what the Preview screen computes (and `prism snapshot`).
+//! - [`privacy`]: consent (who exports and renders include, overrides
+//!   audited) and demo mode.
 //! - [`error`]: [`AppError`], the services' typed errors.
 
 pub mod error;
 pub mod jobs;
 pub mod performance;
 pub mod preview;
+pub mod privacy;
 pub mod segments;
 pub mod templates;
 pub mod workspace;

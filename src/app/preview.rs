@@ -86,16 +86,33 @@ impl Preview {
         self.mail.builder.as_of
     }
 
-    /// A segment's members (engine rows, in customer id order); `None`:
-    /// every customer.
+    /// A segment's members who can be emailed (engine rows, in customer
+    /// id order); `None`: every customer. The unreachable are left out, as
+    /// from exports and renders.
     pub fn members(&self, segment: Option<i64>) -> Vec<usize> {
+        self.members_with(segment, false)
+    }
+
+    /// A segment's members, the unreachable too when `include_unreachable`
+    /// (an override the caller records).
+    pub fn members_with(&self, segment: Option<i64>, include_unreachable: bool) -> Vec<usize> {
+        let reach = self.mail.engine.reachable(self.as_of());
+        let keep = |i: &usize| include_unreachable || reach.get(*i);
         match segment {
-            None => (0..self.mail.engine.data.len()).collect(),
+            None => (0..self.mail.engine.data.len()).filter(keep).collect(),
             Some(id) => self
                 .mail
                 .members_of(id)
-                .map(|s| s.iter().collect())
+                .map(|s| s.iter().filter(keep).collect())
                 .unwrap_or_default(),
+        }
+    }
+
+    /// How many members a segment has, reachable or not.
+    pub fn segment_size(&self, segment: Option<i64>) -> usize {
+        match segment {
+            None => self.mail.engine.data.len(),
+            Some(id) => self.mail.members_of(id).map_or(0, |s| s.count()),
         }
     }
 
@@ -113,6 +130,10 @@ impl Preview {
             .ok_or_else(|| format!("no customer {q:?} in this workspace"))?;
         if members.binary_search(&row).is_ok() {
             Ok(row)
+        } else if let Some(why) = self.mail.engine.why_unreachable(row, self.as_of()) {
+            Err(format!(
+                "customer {q:?} cannot be emailed ({why}); include unreachable customers to preview them"
+            ))
         } else {
             Err(format!("customer {q:?} is not in this segment"))
         }

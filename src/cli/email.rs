@@ -8,6 +8,7 @@ use clap::{Args, Subcommand};
 
 use super::segments::load_engine;
 use super::{CliError, TermProgress, parse_as_of_or_now};
+use crate::app::privacy::{self, Audience};
 use crate::email::export::{self, Format, Unit};
 use crate::email::lint::{self, LintReport};
 use crate::email::starter::{parse_template_file_layout, to_template_file};
@@ -126,6 +127,11 @@ pub struct RenderArgs {
     pub campaign: Option<String>,
     #[arg(long)]
     pub as_of: Option<String>,
+    /// Render for customers who cannot be emailed too (no consent, no
+    /// address, unsubscribed, hard-bounced), for this reason; the audit
+    /// log records it.
+    #[arg(long, value_name = "REASON")]
+    pub include_unreachable: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -471,6 +477,7 @@ pub fn render(args: RenderArgs) -> Result<(), CliError> {
     if args.template.is_none() && !args.mapped {
         return Err(CliError::new(2, "give --template NAME or --mapped"));
     }
+    let audience = Audience::from_reason(args.include_unreachable.as_deref())?;
     let store = Store::open(&args.workspace)?;
     let campaign = campaign_of(&store, args.campaign.as_deref())?;
     let mut mail = load_mail(&store, args.as_of)?;
@@ -486,6 +493,18 @@ pub fn render(args: RenderArgs) -> Result<(), CliError> {
                 .ok_or_else(|| CliError::new(2, format!("no customer {c:?}")))?,
         ),
     };
+    let as_of = mail.builder.as_of;
+    if let (Some(row), false) = (customer_row, audience.includes_unreachable())
+        && let Some(why) = mail.engine.why_unreachable(row, as_of)
+    {
+        return Err(CliError::new(
+            2,
+            format!(
+                "customer {:?} cannot be emailed ({why}); give --include-unreachable REASON to render anyway",
+                args.customer.as_deref().unwrap_or_default()
+            ),
+        ));
+    }
     if let Some(name) = &args.template {
         let t = mail.template(name)?.clone();
         renderers.push(mail.renderer(&t)?);
@@ -565,6 +584,12 @@ pub fn render(args: RenderArgs) -> Result<(), CliError> {
             return Err(CliError::new(2, "that customer is in no mapped segment"));
         }
     }
+    // Who cannot be emailed is left out, unless overridden.
+    let reach = mail.engine.reachable(as_of);
+    let unreachable = units.iter().filter(|u| !reach.get(u.row)).count();
+    if !audience.includes_unreachable() {
+        units.retain(|u| reach.get(u.row));
+    }
     let progress = TermProgress::new();
     let stats = export::export(
         &mail.builder,
@@ -576,7 +601,13 @@ pub fn render(args: RenderArgs) -> Result<(), CliError> {
         &progress,
     )?;
     export::record_export(&args.workspace, format, stats.files, &args.out)?;
+    privacy::record_override(&args.workspace, &audience, "email export", unreachable)?;
     println!("emails = {}", stats.files);
+    if audience.includes_unreachable() {
+        println!("unreachable_included = {unreachable}");
+    } else {
+        println!("unreachable_left_out = {unreachable}");
+    }
     println!("bytes = {}", stats.bytes);
     println!("out = {}", args.out.display());
     Ok(())

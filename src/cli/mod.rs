@@ -143,6 +143,11 @@ pub enum Command {
         /// Seed of the random sample.
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Include customers who cannot be emailed (no consent, no
+        /// address, unsubscribed, hard-bounced), for this reason; the
+        /// audit log records it.
+        #[arg(long, value_name = "REASON")]
+        include_unreachable: Option<String>,
     },
     /// Why a customer is (or is not) in a segment, condition by condition.
     Explain {
@@ -347,7 +352,18 @@ fn run_command(command: Command) -> ExitCode {
             desc,
             sample,
             seed,
-        } => segments::members(&workspace, &source, as_of, &out, sort, desc, sample, seed),
+            include_unreachable,
+        } => segments::members(
+            &workspace,
+            &source,
+            as_of,
+            &out,
+            sort,
+            desc,
+            sample,
+            seed,
+            include_unreachable.as_deref(),
+        ),
         Command::Explain {
             workspace,
             source,

@@ -7,6 +7,7 @@ use clap::{Args, Subcommand};
 
 use super::{CliError, TermProgress, parse_as_of_or_now};
 use crate::app::AppError;
+use crate::app::privacy::{self, Audience};
 use crate::app::segments::ops;
 use crate::engine::explain::node_label;
 use crate::engine::members::SortBy;
@@ -229,7 +230,9 @@ pub fn members(
     desc: bool,
     sample: Option<usize>,
     seed: u64,
+    include_unreachable: Option<&str>,
 ) -> Result<(), CliError> {
+    let audience = Audience::from_reason(include_unreachable).map_err(CliError::from)?;
     let as_of = parse_as_of_or_now(as_of)?;
     let store = Store::open_read_only(workspace)?;
     let (_, node, _) = load_rule(&store, source)?;
@@ -237,11 +240,12 @@ pub fn members(
     let ev = engine
         .evaluate(&node, as_of, &TermProgress::new())
         .map_err(EngineError::from)?;
+    let (chosen, unreachable) = privacy::members_for(&engine, &ev.members, as_of, &audience);
     let order: Vec<usize> = match sample {
-        Some(n) => engine.sample_members(&ev.members, n, seed),
+        Some(n) => engine.sample_members(&chosen, n, seed),
         None => engine
             .sorted_members(
-                &ev.members,
+                &chosen,
                 sort.map(|field| SortBy {
                     field,
                     descending: desc,
@@ -252,19 +256,45 @@ pub fn members(
             .map(|i| i as usize)
             .collect(),
     };
-    if out == Path::new("-") {
+    let kept = privacy::Kept {
+        rows: order,
+        unreachable,
+    };
+    let to = if out == Path::new("-") {
         // Standard output gets the CSV alone; the summary goes to stderr.
         let stdout = std::io::stdout();
-        crate::app::segments::write_members_csv_to(&engine, &order, &mut stdout.lock())
+        crate::app::segments::write_members_csv_to(&engine, &kept.rows, &mut stdout.lock())
             .map_err(|e| CliError::new(1, format!("standard output: {e}")))?;
-        crate::app::segments::audit_members_export(&engine, order.len(), "standard output")
+        crate::app::segments::audit_members_export(&engine, kept.rows.len(), "standard output")
             .map_err(CliError::from)?;
-        eprintln!("members = {}", order.len());
-        return Ok(());
+        None
+    } else {
+        crate::app::segments::write_members_csv(&engine, &kept.rows, out)
+            .map_err(CliError::from)?;
+        Some(out)
+    };
+    privacy::record_override(
+        engine.workspace(),
+        &audience,
+        "members export",
+        kept.unreachable,
+    )
+    .map_err(CliError::from)?;
+    let summary = [
+        format!("members = {}", kept.rows.len()),
+        if audience.includes_unreachable() {
+            format!("unreachable_included = {}", kept.unreachable)
+        } else {
+            format!("unreachable_left_out = {}", kept.unreachable)
+        },
+    ];
+    match to {
+        None => summary.iter().for_each(|l| eprintln!("{l}")),
+        Some(out) => {
+            summary.iter().for_each(|l| println!("{l}"));
+            println!("wrote {}", out.display());
+        }
     }
-    crate::app::segments::write_members_csv(&engine, &order, out).map_err(CliError::from)?;
-    println!("members = {}", order.len());
-    println!("wrote {}", out.display());
     Ok(())
 }
 
@@ -371,17 +401,17 @@ pub fn segment(cmd: SegmentCommand) -> Result<(), CliError> {
                 &TermProgress::new(),
             );
             println!(
-                "{:<4} {:<28} {:>10}  description",
-                "prio", "segment", "count"
+                "{:<4} {:<28} {:>10} {:>10}  description",
+                "prio", "segment", "count", "reachable"
             );
             for (s, (_, count)) in segments.iter().zip(counts) {
-                let count = match count {
-                    Ok(n) => n.to_string(),
-                    Err(e) => format!("invalid: {e}"),
+                let (count, reachable) = match count {
+                    Ok(c) => (c.count.to_string(), c.reachable.to_string()),
+                    Err(e) => (format!("invalid: {e}"), String::new()),
                 };
                 println!(
-                    "{:<4} {:<28} {:>10}  {}",
-                    s.priority, s.name, count, s.description
+                    "{:<4} {:<28} {:>10} {:>10}  {}",
+                    s.priority, s.name, count, reachable, s.description
                 );
             }
             Ok(())

@@ -146,7 +146,10 @@ fn workspace_snapshot(
             (None, _) => first_member(&preview.members(segment)).ok_or_else(|| {
                 CliError::new(
                     2,
-                    format!("{} has no members", args.segment.as_deref().unwrap_or("")),
+                    format!(
+                        "{} has no members who can be emailed",
+                        args.segment.as_deref().unwrap_or("the workspace")
+                    ),
                 )
             })?,
         };

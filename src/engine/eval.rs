@@ -39,7 +39,8 @@ pub struct Evaluation {
     pub nodes: Vec<NodeCount>,
     /// Customers in the workspace.
     pub total: usize,
-    /// Members with email consent.
+    /// Members who can be emailed (consent, an address, not unsubscribed,
+    /// not hard-bounced): see [`super::reach`].
     pub reachable: usize,
     pub as_of: i64,
     pub elapsed: Duration,
@@ -59,7 +60,7 @@ impl Evaluation {
 
 /// A cache's lock, even after a panic elsewhere poisoned it: the caches
 /// hold finished values only, so they stay valid.
-fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(super) fn locked<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
@@ -187,6 +188,8 @@ pub struct Engine {
     cache: Mutex<LeafCache>,
     traits: Mutex<HashMap<i64, Arc<Traits>>>,
     props: Mutex<HashMap<(String, String), Arc<PropColumn>>>,
+    /// Who can be emailed, as of the last time asked.
+    pub(super) reach: Mutex<Option<(i64, Arc<Bitset>)>>,
     origin: Origin,
 }
 
@@ -549,6 +552,7 @@ impl Engine {
             }),
             traits: Mutex::new(HashMap::new()),
             props: Mutex::new(HashMap::new()),
+            reach: Mutex::new(None),
             origin: Origin::Built {
                 why: "built directly".into(),
                 saved: false,
@@ -611,6 +615,7 @@ impl Engine {
             let mut p = locked(&self.props);
             p.clear();
         }
+        *locked(&self.reach) = None;
     }
 
     pub fn is_empty(&self) -> bool {
@@ -635,16 +640,8 @@ impl Engine {
         } else {
             members.count() as f64 / total as f64
         };
-        // Reachable: consent to email, and an email to send to (a customer
-        // imported with an invalid email has none).
-        let reachable = match (self.data.column("email_consent"), self.data.column("email")) {
-            (Some((_, Column::Bool(v))), Some((_, Column::Text { codes, .. }))) => members
-                .iter()
-                .filter(|&i| v[i] == 1 && codes[i] != 0)
-                .count(),
-            (Some((_, Column::Bool(v))), _) => members.iter().filter(|&i| v[i] == 1).count(),
-            _ => 0,
-        };
+        // Reachable: consent, an address, no unsubscribe, no hard bounce.
+        let reachable = members.count_and(&self.reachable(as_of));
         Ok(Evaluation {
             members,
             nodes,

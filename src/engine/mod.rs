@@ -8,7 +8,9 @@
 //! - [`eval`]: exact member sets and the count at every node, with a leaf
 //!   cache; [`explain`]: why a customer is in or out; [`members`]: paging,
 //!   sampling, overlap, exclusive assignment; [`traits`]: RFM, engagement,
-//!   scores; [`among`]: the same rule checked for a few customers only.
+//!   scores; [`among`]: the same rule checked for a few customers only;
+//!   [`reach`]: who can be emailed (consent, address, no unsubscribe or
+//!   hard bounce).
 //! - [`sql`]: the same rule as SQL (SQLite, PostgreSQL, DuckDB); on any rule
 //!   the engine's members equal SQLite's result for it.
 //! - [`snapshot`]: the engine's columns on disk beside the workspace, so
@@ -25,6 +27,7 @@ pub mod eval;
 pub mod explain;
 pub mod members;
 pub mod parse;
+pub mod reach;
 pub mod resolve;
 pub mod rule;
 pub mod seed;

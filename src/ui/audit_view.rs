@@ -125,6 +125,8 @@ fn audit_view_ui(ui: &mut egui::Ui, v: &mut AuditView, ctx: &mut ScreenCtx<'_>) 
 /// The order details read best in: what, then how many, then where.
 const DETAIL_ORDER: &[&str] = &[
     "what",
+    "reason",
+    "unreachable_included",
     "by",
     "file",
     "kind",

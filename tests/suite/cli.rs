@@ -84,7 +84,14 @@ fn a_closed_pipe_ends_the_command_quietly_and_dash_means_standard_output() {
     let csv = String::from_utf8(out.stdout).unwrap();
     let rows = csv.lines().count() - 1;
     let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(err.trim(), format!("members = {rows}"));
+    let mut summary = err.lines();
+    assert_eq!(summary.next(), Some(format!("members = {rows}").as_str()));
+    assert!(
+        summary
+            .next()
+            .is_some_and(|l| l.starts_with("unreachable_left_out = ")),
+        "{err}"
+    );
     assert!(!dir.path().join("-").exists());
 }
 

@@ -4,6 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 
 use crate::common::{counted_from_events, import_customers, kept_stats};
 use prism::app::workspace::erase_customer;
@@ -401,4 +402,256 @@ fn an_erasure_waits_for_an_import_in_progress() {
     assert_eq!(erased.customers, 1);
     let store = Store::open_read_only(&path).unwrap();
     assert!(store.customer_by_external_id("LATE-1").unwrap().is_none());
+}
+
+/// The tiny workspace, plus a hard bounce for C4 (2026-10-15) and an
+/// unsubscribe for C6 (2026-11-20) whose profile still says consent, as
+/// an export from a mail tool often does.
+fn consent_workspace(dir: &Path) -> PathBuf {
+    let path = crate::common::tiny_workspace(dir);
+    let mut store = Store::open(&path).unwrap();
+    let id = |s: &Store, ext: &str| {
+        let e = Engine::load(s, &NoProgress).unwrap();
+        e.find_customer(ext).unwrap()
+    };
+    let (c4, c6) = (id(&store, "C4"), id(&store, "C6"));
+    let mut load = store.bulk_load(false).unwrap();
+    for (who, name, at) in [
+        (c4, "email_bounce", "2026-10-15 08:00"),
+        (c6, "unsubscribe", "2026-11-20 08:00"),
+    ] {
+        load.insert_event(&prism::model::Event {
+            customer_id: who,
+            name: name.into(),
+            time: crate::common::ts(at),
+            ..Default::default()
+        })
+        .unwrap();
+    }
+    load.commit().unwrap();
+    path
+}
+
+fn externals(engine: &Engine, rows: impl IntoIterator<Item = usize>) -> Vec<String> {
+    rows.into_iter()
+        .map(|i| engine.field_display("external_id", i).unwrap())
+        .collect()
+}
+
+#[test]
+fn unreachable_means_no_consent_no_address_unsubscribed_or_bounced() {
+    use prism::engine::reach::Unreachable;
+    let dir = tempfile::tempdir().unwrap();
+    let path = consent_workspace(dir.path());
+    let engine = Engine::load(&Store::open_read_only(&path).unwrap(), &NoProgress).unwrap();
+    let nov = crate::common::ts("2026-11-01");
+    let dec = crate::common::ts("2026-12-01");
+    assert_eq!(
+        externals(&engine, engine.reachable(nov).iter()),
+        ["C1", "C6"]
+    );
+    // C6's unsubscribe counts from its time on, consent flag or not.
+    assert_eq!(externals(&engine, engine.reachable(dec).iter()), ["C1"]);
+    let why = |ext: &str, at: i64| {
+        let row = engine
+            .data
+            .index_of(engine.find_customer(ext).unwrap())
+            .unwrap();
+        engine.why_unreachable(row, at)
+    };
+    assert_eq!(why("C1", dec), None);
+    assert_eq!(why("C2", nov), Some(Unreachable::NoConsent));
+    assert_eq!(why("C3", nov), Some(Unreachable::NoEmail));
+    assert_eq!(
+        why("C4", nov),
+        Some(Unreachable::Bounced(crate::common::ts("2026-10-15 08:00")))
+    );
+    assert_eq!(
+        why("C5", nov).unwrap().to_string(),
+        "unsubscribed on 2026-10-31"
+    );
+    assert_eq!(why("C6", nov), None);
+    assert!(matches!(why("C6", dec), Some(Unreachable::Unsubscribed(_))));
+    // Every count carries it: everyone, 6 members, 2 reachable.
+    let schema = prism::engine::schema_of(&Store::open_read_only(&path).unwrap()).unwrap();
+    let rule = prism::engine::parse_rule(
+        r#"{"version": 1, "root": {"type": "profile", "field": "external_id", "op": "is_set"}}"#,
+    )
+    .unwrap();
+    let node = prism::engine::resolve(&rule, &schema).unwrap();
+    let ev = engine.evaluate(&node, nov, &NoProgress).unwrap();
+    assert_eq!((ev.count(), ev.reachable), (6, 2));
+    // The Preview's pickers offer the reachable only, and say why not.
+    let preview = prism::app::preview::Preview::load(&path, Arc::new(engine), nov).unwrap();
+    let engine = preview.mail.engine.clone();
+    assert_eq!(externals(&engine, preview.members(None)), ["C1", "C6"]);
+    assert_eq!(preview.members_with(None, true).len(), 6);
+    let err = preview
+        .find_member(&preview.members(None), "eve@z.org")
+        .unwrap_err();
+    assert!(
+        err.contains("cannot be emailed (unsubscribed on 2026-10-31)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn exports_leave_the_unreachable_out_unless_a_reason_is_given_and_audited() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = consent_workspace(dir.path());
+    let rule = dir.path().join("everyone.json");
+    std::fs::write(
+        &rule,
+        r#"{"version": 1, "root": {"type": "profile", "field": "external_id", "op": "is_set"}}"#,
+    )
+    .unwrap();
+    let members = |out: &Path, extra: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_prism"))
+            .arg("members")
+            .arg(&path)
+            .arg("--rule")
+            .arg(&rule)
+            .args(["--as-of", "2026-11-01", "--out"])
+            .arg(out)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let ids_in = |csv: &Path| -> Vec<String> {
+        let text = std::fs::read_to_string(csv).unwrap();
+        let mut rows = csv::Reader::from_reader(text.as_bytes());
+        let col = rows
+            .headers()
+            .unwrap()
+            .iter()
+            .position(|h| h == "external_id")
+            .unwrap();
+        rows.records()
+            .map(|r| r.unwrap()[col].to_string())
+            .collect()
+    };
+    let default = dir.path().join("default.csv");
+    let out = members(&default, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("members = 2\n"), "{stdout}");
+    assert!(stdout.contains("unreachable_left_out = 4\n"), "{stdout}");
+    assert_eq!(ids_in(&default), ["C1", "C6"]);
+    // An override without a reason is refused before anything is written.
+    let empty = dir.path().join("empty.csv");
+    let out = members(&empty, &["--include-unreachable", "  "]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("needs a reason"));
+    assert!(!empty.exists());
+    let overrides = || -> Vec<serde_json::Value> {
+        Store::open_read_only(&path)
+            .unwrap()
+            .audit_log()
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.action == "consent_override")
+            .map(|e| {
+                assert!(!e.user.is_empty());
+                serde_json::from_str(&e.detail).unwrap()
+            })
+            .collect()
+    };
+    assert!(overrides().is_empty());
+    let all = dir.path().join("all.csv");
+    let out = members(
+        &all,
+        &["--include-unreachable", "legal hold list for counsel"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("unreachable_included = 4\n"));
+    assert_eq!(ids_in(&all), ["C1", "C2", "C3", "C4", "C5", "C6"]);
+    let o = overrides();
+    assert_eq!(o.len(), 1);
+    assert_eq!(o[0]["what"], "members export");
+    assert_eq!(o[0]["reason"], "legal hold list for counsel");
+    assert_eq!(o[0]["unreachable_included"], 4);
+    // The app's export: the same rule, through the service the UI calls.
+    let engine = Engine::load(&Store::open_read_only(&path).unwrap(), &NoProgress).unwrap();
+    let everyone = prism::engine::Bitset::full(engine.len());
+    let nov = crate::common::ts("2026-11-01");
+    let ui_out = dir.path().join("ui.csv");
+    let done = prism::app::segments::export_members(
+        &engine,
+        &everyone,
+        None,
+        nov,
+        &prism::app::privacy::Audience::Reachable,
+        &ui_out,
+    )
+    .unwrap();
+    assert_eq!((done.rows, done.unreachable), (2, 4));
+    assert_eq!(ids_in(&ui_out), ["C1", "C6"]);
+    assert_eq!(overrides().len(), 1, "the default records no override");
+
+    // Renders: the same default, the same override.
+    let prism = || Command::new(env!("CARGO_BIN_EXE_prism"));
+    let welcome = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/templates/welcome.html");
+    let ok = |c: &mut Command| {
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    ok(prism().args(["template", "add"]).arg(&path).arg(&welcome));
+    ok(prism()
+        .args(["segment", "save"])
+        .arg(&path)
+        .args(["--name", "Everyone", "--rule"])
+        .arg(&rule));
+    let render = |out: &Path, extra: &[&str]| {
+        let mut c = prism();
+        c.arg("render")
+            .arg(&path)
+            .args(["--template", "Welcome", "--as-of", "2026-11-01", "--out"])
+            .arg(out)
+            .args(extra);
+        c
+    };
+    let printed = ok(&mut render(
+        &dir.path().join("r1"),
+        &["--segment", "Everyone"],
+    ));
+    assert!(printed.contains("emails = 2\n"), "{printed}");
+    assert!(printed.contains("unreachable_left_out = 4\n"), "{printed}");
+    let refused = render(&dir.path().join("r2"), &["--customer", "C5"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        err.contains("cannot be emailed (unsubscribed on 2026-10-31)"),
+        "{err}"
+    );
+    assert!(!dir.path().join("r2").exists());
+    let printed = ok(&mut render(
+        &dir.path().join("r3"),
+        &[
+            "--segment",
+            "Everyone",
+            "--include-unreachable",
+            "print proofs",
+        ],
+    ));
+    assert!(printed.contains("emails = 6\n"), "{printed}");
+    let o = overrides();
+    assert_eq!(o.len(), 2);
+    assert_eq!(o[1]["what"], "email export");
+    assert_eq!(o[1]["reason"], "print proofs");
+    assert_eq!(o[1]["unreachable_included"], 4);
 }

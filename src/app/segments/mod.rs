@@ -14,7 +14,7 @@ use crate::engine::resolve::RNode;
 use crate::engine::rule::Rule;
 use crate::engine::sql::{Dialect, compile};
 use crate::engine::{Engine, Evaluation, RuleError, Schema, parse_rule, resolve, schema_of};
-use crate::model::SegmentRecord;
+use crate::model::{SegmentRecord, group_thousands};
 use crate::progress::Progress;
 use crate::store::Store;
 
@@ -99,6 +99,22 @@ pub fn evaluate_draft(
     })
 }
 
+/// A saved segment's count, and how many of its members can be emailed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Counted {
+    pub count: usize,
+    pub reachable: usize,
+}
+
+impl From<&Evaluation> for Counted {
+    fn from(e: &Evaluation) -> Counted {
+        Counted {
+            count: e.count(),
+            reachable: e.reachable,
+        }
+    }
+}
+
 /// The count of each saved segment (by id), for the list and `prism
 /// segment list`.
 pub fn saved_counts(
@@ -107,14 +123,14 @@ pub fn saved_counts(
     segments: &[SegmentRecord],
     as_of: i64,
     progress: &dyn Progress,
-) -> Vec<(i64, Result<usize, AppError>)> {
+) -> Vec<(i64, Result<Counted, AppError>)> {
     segments
         .iter()
         .map(|s| {
             let count = parse_rule(&s.rule)
                 .and_then(|r| resolve(&r, schema))
                 .map_err(AppError::from)
-                .and_then(|n| Ok(engine.evaluate(&n, as_of, progress)?.count()));
+                .and_then(|n| Ok(Counted::from(&engine.evaluate(&n, as_of, progress)?)));
             (s.id, count)
         })
         .collect()
@@ -228,6 +244,60 @@ pub fn write_members_csv(engine: &Engine, order: &[usize], out: &Path) -> Result
     let file = std::fs::File::create(out).map_err(io)?;
     write_members_csv_to(engine, order, &mut std::io::BufWriter::new(file)).map_err(io)?;
     audit_members_export(engine, order.len(), &out.display().to_string())
+}
+
+/// What a members export wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MembersExport {
+    pub rows: usize,
+    /// Unreachable members left out (or, with an override, included).
+    pub unreachable: usize,
+    pub included_unreachable: bool,
+}
+
+impl MembersExport {
+    pub fn summary(&self, to: &str) -> String {
+        let who = if self.included_unreachable {
+            format!(
+                "{} unreachable included",
+                group_thousands(self.unreachable as i64)
+            )
+        } else {
+            format!(
+                "{} unreachable left out",
+                group_thousands(self.unreachable as i64)
+            )
+        };
+        format!(
+            "Exported {} members to {to} ({who})",
+            group_thousands(self.rows as i64)
+        )
+    }
+}
+
+/// Writes the members `audience` allows as of `as_of`, sorted, to `out`;
+/// records the export, and any override, in the audit log.
+pub fn export_members(
+    engine: &Engine,
+    members: &crate::engine::Bitset,
+    sort: Option<&crate::engine::members::SortBy>,
+    as_of: i64,
+    audience: &super::privacy::Audience,
+    out: &Path,
+) -> Result<MembersExport, AppError> {
+    let (chosen, unreachable) = super::privacy::members_for(engine, members, as_of, audience);
+    let order: Vec<usize> = engine
+        .sorted_members(&chosen, sort)
+        .into_iter()
+        .map(|i| i as usize)
+        .collect();
+    write_members_csv(engine, &order, out)?;
+    super::privacy::record_override(engine.workspace(), audience, "members export", unreachable)?;
+    Ok(MembersExport {
+        rows: order.len(),
+        unreachable,
+        included_unreachable: audience.includes_unreachable(),
+    })
 }
 
 /// Records an export of `rows` members to `to` in the audit log.

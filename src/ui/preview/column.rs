@@ -140,8 +140,16 @@ fn header_ui(
             .response
             .labelled_by(label.id)
             .on_hover_text("The segment whose email this column shows");
-        ui.label(egui::RichText::new(format_count(c.members.len() as i64)).strong())
-            .on_hover_text("Members of the segment, as of the evaluation time");
+        ui.label(
+            egui::RichText::new(crate::app::privacy::reachable_text(
+                c.reachable_members,
+                c.all_members,
+            ))
+            .strong(),
+        )
+        .on_hover_text(
+            "Members of the segment who can be emailed (consent, an address, not unsubscribed, not hard-bounced), as of the evaluation time",
+        );
         if mode == Mode::Mapped {
             let variants = p.variants(c.segment);
             if variants.len() > 1 {

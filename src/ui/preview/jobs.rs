@@ -421,6 +421,7 @@ pub(super) fn export_segment(
     p: &Arc<Preview>,
     ctx: &mut ScreenCtx<'_>,
     draft: Option<(Arc<Template>, u64)>,
+    include_unreachable: Option<String>,
 ) {
     let Some(shown) = &c.shown else {
         return;
@@ -434,6 +435,7 @@ pub(super) fn export_segment(
         return;
     };
     let members = c.members.clone();
+    let unreachable = c.all_members - c.reachable_members;
     let folder = c
         .segment
         .and_then(|s| p.mail.segments.iter().find(|x| x.id == s))
@@ -476,6 +478,18 @@ pub(super) fn export_segment(
                 .map_err(|e| e.to_string())
                 .and_then(|stats| {
                     audit_export(workspace.as_deref(), Format::Eml, stats.files, &out)
+                })
+                .and_then(|()| match (&include_unreachable, workspace.as_deref()) {
+                    (Some(reason), Some(ws)) => crate::app::privacy::record_override(
+                        ws,
+                        &crate::app::privacy::Audience::Everyone {
+                            reason: reason.clone(),
+                        },
+                        "email export",
+                        unreachable,
+                    )
+                    .map_err(|e| e.to_string()),
+                    _ => Ok(()),
                 })
                 .map(|_| out.clone());
             Msg::Preview(PreviewMsg::Written {

@@ -133,6 +133,9 @@ pub struct Column {
     /// the member is assigned.
     pub variant: Option<String>,
     pub members: Arc<Vec<usize>>,
+    /// Members of the segment, reachable or not, and those reachable.
+    pub all_members: usize,
+    pub reachable_members: usize,
     /// Index into `members`.
     pub position: usize,
     pub search: String,
@@ -161,6 +164,8 @@ impl Column {
         Column {
             segment,
             variant: None,
+            all_members: members.len(),
+            reachable_members: members.len(),
             members: Arc::new(members),
             position: 0,
             search: String::new(),
@@ -211,6 +216,11 @@ pub struct PreviewScreen {
     /// A file to open in the browser on the next frame.
     open_url: Option<String>,
     pub notice: Option<String>,
+    /// Unreachable customers are in the pickers too, for this reason
+    /// (recorded in the audit log when it was given).
+    pub include_unreachable: Option<String>,
+    /// The reason being typed, while the question is open.
+    pub reason_draft: Option<String>,
 }
 
 impl PreviewScreen {
@@ -248,13 +258,62 @@ impl PreviewScreen {
             self.mode = Some(Mode::Mapped);
         }
         self.columns = if segments.is_empty() {
-            vec![Column::new(None, p.members(None))]
+            vec![self.column_for(p, None)]
         } else {
             segments
                 .into_iter()
-                .map(|id| Column::new(Some(id), p.members(Some(id))))
+                .map(|id| self.column_for(p, Some(id)))
                 .collect()
         };
+    }
+
+    /// A new column for `segment`: its members who can be emailed (everyone
+    /// with the override on).
+    fn column_for(&self, p: &Preview, segment: Option<i64>) -> Column {
+        let reachable = p.members(segment);
+        let mut c = if self.include_unreachable.is_some() {
+            Column::new(segment, p.members_with(segment, true))
+        } else {
+            Column::new(segment, reachable.clone())
+        };
+        c.all_members = p.segment_size(segment);
+        c.reachable_members = reachable.len();
+        c
+    }
+
+    /// Turns the override on (with its reason, recorded in the audit log)
+    /// or off, and picks the columns' members again.
+    pub fn set_include_unreachable(&mut self, reason: Option<String>, ctx: &mut ScreenCtx<'_>) {
+        let Some(p) = self.preview.clone() else {
+            return;
+        };
+        if let (Some(r), Some(ws)) = (&reason, ctx.workspace_path()) {
+            let audience = crate::app::privacy::Audience::Everyone { reason: r.clone() };
+            let unreachable: usize = self
+                .columns
+                .iter()
+                .map(|c| c.all_members - c.reachable_members)
+                .sum();
+            if let Err(e) =
+                crate::app::privacy::record_override(&ws, &audience, "preview", unreachable)
+            {
+                ctx.error(format!(
+                    "Not recorded in the audit log, so not included: {e}"
+                ));
+                return;
+            }
+        }
+        self.include_unreachable = reason;
+        for k in 0..self.columns.len() {
+            let seg = self.columns[k].segment;
+            let tab = self.columns[k].tab;
+            let variant = self.columns[k].variant.clone();
+            self.columns[k] = Column {
+                tab,
+                variant,
+                ..self.column_for(&p, seg)
+            };
+        }
     }
 
     /// Adds a column for the next segment not shown yet.
@@ -274,7 +333,8 @@ impl PreviewScreen {
             .copied()
             .find(|id| !self.columns.iter().any(|c| c.segment == Some(*id)))
             .or(mapped.first().copied());
-        self.columns.push(Column::new(next, p.members(next)));
+        let c = self.column_for(&p, next);
+        self.columns.push(c);
     }
 
     /// Points column `index` at another segment.
@@ -282,10 +342,11 @@ impl PreviewScreen {
         let Some(p) = self.preview.clone() else {
             return;
         };
+        let fresh = self.column_for(&p, segment);
         if let Some(c) = self.columns.get_mut(index) {
             *c = Column {
                 tab: c.tab,
-                ..Column::new(segment, p.members(segment))
+                ..fresh
             };
         }
     }
@@ -419,6 +480,8 @@ fn toolbar_ui(ui: &mut egui::Ui, s: &mut PreviewScreen, p: &Preview, ctx: &mut S
             );
         }
         ui.separator();
+        consent_ui(ui, s, ctx);
+        ui.separator();
         ui.weak(format!(
             "as of {}",
             crate::model::time::format_ts(p.as_of())
@@ -427,8 +490,55 @@ fn toolbar_ui(ui: &mut egui::Ui, s: &mut PreviewScreen, p: &Preview, ctx: &mut S
             ui.separator();
             ui.label(n);
         }
-        let _ = ctx;
     });
+}
+
+/// Who the pickers offer: customers who can be emailed, or everyone for a
+/// stated reason (recorded in the audit log).
+fn consent_ui(ui: &mut egui::Ui, s: &mut PreviewScreen, ctx: &mut ScreenCtx<'_>) {
+    if let Some(reason) = s.include_unreachable.clone() {
+        ui.label("Including unreachable customers")
+            .on_hover_text(format!("Reason given: {reason}"));
+        if ui.button("Leave them out").clicked() {
+            s.set_include_unreachable(None, ctx);
+        }
+        return;
+    }
+    match s.reason_draft.as_mut() {
+        None => {
+            if ui
+                .button("Include unreachable…")
+                .on_hover_text(
+                    "Customers without consent, without an address, unsubscribed or hard-bounced are left out of the pickers and exports; include them for a reason",
+                )
+                .clicked()
+            {
+                s.reason_draft = Some(String::new());
+            }
+        }
+        Some(draft) => {
+            let edit = ui.add(
+                egui::TextEdit::singleline(draft)
+                    .hint_text("Why (goes to the audit log)")
+                    .desired_width(200.0),
+            );
+            let edit = edit.labelled_by(ui.label("Reason").id);
+            let reason = draft.trim().to_string();
+            let go = ui
+                .add_enabled(!reason.is_empty(), egui::Button::new("Include"))
+                .clicked()
+                || (edit.lost_focus()
+                    && !reason.is_empty()
+                    && ui.input(|i| i.key_pressed(egui::Key::Enter)));
+            let cancel = ui.button("Cancel").clicked();
+            if go {
+                s.reason_draft = None;
+                s.set_include_unreachable(Some(reason), ctx);
+            } else if cancel {
+                s.reason_draft = None;
+            }
+        }
+    }
 }
 
 fn columns_ui(ui: &mut egui::Ui, s: &mut PreviewScreen, p: &Arc<Preview>, ctx: &mut ScreenCtx<'_>) {
@@ -468,9 +578,13 @@ fn columns_ui(ui: &mut egui::Ui, s: &mut PreviewScreen, p: &Arc<Preview>, ctx: &
                                     column::Action::Export(format) => {
                                         jobs::export_one(c, format, ctx)
                                     }
-                                    column::Action::ExportSegment => {
-                                        jobs::export_segment(c, p, ctx, s.editor.draft.clone())
-                                    }
+                                    column::Action::ExportSegment => jobs::export_segment(
+                                        c,
+                                        p,
+                                        ctx,
+                                        s.editor.draft.clone(),
+                                        s.include_unreachable.clone(),
+                                    ),
                                 }
                             });
                         },

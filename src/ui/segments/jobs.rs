@@ -103,8 +103,11 @@ impl SegmentsScreen {
                     if s.current == Some(key) {
                         s.current = Some(record.id);
                     }
-                    if let Some(c) = version.member_count {
-                        s.counts.insert(record.id, Ok(c as usize));
+                    // The saved rule is the one just counted.
+                    if let (Some(c), Some((_, e))) = (version.member_count, &s.eval.result)
+                        && e.evaluation.count() == c as usize
+                    {
+                        s.counts.insert(record.id, Ok((&e.evaluation).into()));
                     }
                     match s.saved.iter_mut().find(|r| r.id == record.id) {
                         Some(r) => *r = record.clone(),

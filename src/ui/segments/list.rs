@@ -5,6 +5,7 @@
 use super::{SegMsg, SegmentsScreen};
 use crate::app::AppError;
 use crate::app::jobs::JobKey;
+use crate::app::segments::Counted;
 use crate::app::segments::ops::{self, Move, PALETTE};
 use crate::store::Store;
 use crate::ui::ctx::{Msg, ScreenCtx};
@@ -91,7 +92,7 @@ pub fn segment_list_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut Scre
     let search = s.search.to_lowercase();
     let current = s.current;
     // Unsaved new segments first, then saved ones in priority order.
-    let mut rows: Vec<(i64, String, String, bool, Option<usize>)> = Vec::new();
+    let mut rows: Vec<(i64, String, String, bool, Option<Counted>)> = Vec::new();
     for d in s.drafts.values().filter(|d| d.id == 0) {
         rows.push((d.key, d.name.clone(), d.color.clone(), true, None));
     }
@@ -99,7 +100,7 @@ pub fn segment_list_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut Scre
         let draft = s.drafts.get(&r.id);
         let dirty = draft.is_some_and(|d| d.is_dirty());
         let count = match (current == Some(r.id), &s.eval.result) {
-            (true, Some((k, e))) if *k == r.id => Some(e.evaluation.count()),
+            (true, Some((k, e))) if *k == r.id => Some(Counted::from(&e.evaluation)),
             _ => s.counts.get(&r.id).and_then(|c| c.as_ref().ok().copied()),
         };
         rows.push((r.id, r.name.clone(), r.color.clone(), dirty, count));
@@ -164,11 +165,27 @@ pub fn segment_list_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut Scre
                             }
                         });
                         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                            let badge = match count {
-                                Some(c) => format_count(c as i64),
-                                None => "…".into(),
-                            };
-                            ui.label(egui::RichText::new(badge).small().strong());
+                            match count {
+                                Some(c) => {
+                                    ui.label(
+                                        egui::RichText::new(format!(
+                                            "{} · ✉ {}",
+                                            format_count(c.count as i64),
+                                            format_count(c.reachable as i64)
+                                        ))
+                                        .small()
+                                        .strong(),
+                                    )
+                                    .on_hover_text(format!(
+                                        "{} members; {}",
+                                        format_count(c.count as i64),
+                                        crate::app::privacy::reachable_text(c.reachable, c.count)
+                                    ));
+                                }
+                                None => {
+                                    ui.label(egui::RichText::new("…").small().strong());
+                                }
+                            }
                         });
                     });
                 });

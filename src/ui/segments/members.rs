@@ -8,6 +8,7 @@ use egui_extras::{Column, TableBuilder};
 use super::SegMsg;
 use super::SegmentsScreen;
 use crate::app::jobs::JobKey;
+use crate::app::privacy::{self, Audience};
 use crate::engine::members::SortBy;
 use crate::engine::rule::TraitKind;
 use crate::ui::ctx::{Msg, ScreenCtx};
@@ -28,6 +29,9 @@ pub struct MembersState {
     token: Option<(i64, u64)>,
     requested: Option<(i64, u64)>,
     pub exported: Option<String>,
+    /// Export unreachable members too (needs a reason; audited).
+    pub include_unreachable: bool,
+    pub reason: String,
 }
 
 impl MembersState {
@@ -85,19 +89,54 @@ pub fn members_tab_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut Scree
     }
     let sorting = s.members.token != Some(token);
     let count = result.evaluation.count();
+    let unreachable = count - result.evaluation.reachable;
     ui.horizontal(|ui| {
         ui.strong(format!("{} members", format_count(count as i64)));
+        ui.label(format!(
+            "· {}",
+            privacy::reachable_text(result.evaluation.reachable, count)
+        ));
         if sorting {
             ui.spinner();
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-            if ui.button("Export CSV…").clicked() {
-                export(s, ctx, result.evaluation.members.clone());
+            let m = &mut s.members;
+            let audience = if m.include_unreachable {
+                Audience::from_reason(Some(&m.reason)).ok()
+            } else {
+                Some(Audience::Reachable)
+            };
+            let button = ui
+                .add_enabled(audience.is_some(), egui::Button::new("Export CSV…"))
+                .on_hover_text(if m.include_unreachable {
+                    "Every member, unreachable ones too; the reason goes to the audit log"
+                } else {
+                    "Members who can be emailed; the unreachable are left out"
+                })
+                .on_disabled_hover_text("Say why unreachable members are included");
+            if m.include_unreachable {
+                ui.add(
+                    egui::TextEdit::singleline(&mut m.reason)
+                        .hint_text("Reason (audited)")
+                        .desired_width(160.0),
+                );
+            }
+            ui.checkbox(
+                &mut m.include_unreachable,
+                format!("Include {} unreachable", format_count(unreachable as i64)),
+            )
+            .on_hover_text(
+                "No consent, no address, unsubscribed or hard-bounced: left out of exports unless you say why",
+            );
+            if button.clicked()
+                && let Some(audience) = audience
+            {
+                export(s, ctx, result.evaluation.members.clone(), as_of, audience);
             }
         });
     });
-    if let Some(p) = &s.members.exported {
-        ui.weak(format!("Exported to {p}"));
+    if let Some(done) = &s.members.exported {
+        ui.weak(done);
     }
     let Some(order) = s.members.order.clone() else {
         return;
@@ -182,7 +221,13 @@ pub fn members_tab_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut Scree
     }
 }
 
-fn export(s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>, members: Arc<crate::engine::Bitset>) {
+fn export(
+    s: &mut SegmentsScreen,
+    ctx: &mut ScreenCtx<'_>,
+    members: Arc<crate::engine::Bitset>,
+    as_of: i64,
+    audience: Audience,
+) {
     let (Some(engine), Some(d)) = (ctx.engine.cloned(), s.draft()) else {
         return;
     };
@@ -197,14 +242,16 @@ fn export(s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>, members: Arc<crate::e
             else {
                 return Msg::Segments(SegMsg::Exported(Err("Export cancelled".into())));
             };
-            let order: Vec<usize> = engine
-                .sorted_members(&members, sort.as_ref())
-                .into_iter()
-                .map(|i| i as usize)
-                .collect();
-            let r = crate::app::segments::write_members_csv(&engine, &order, &path)
-                .map(|_| path.display().to_string())
-                .map_err(|e| e.to_string());
+            let r = crate::app::segments::export_members(
+                &engine,
+                &members,
+                sort.as_ref(),
+                as_of,
+                &audience,
+                &path,
+            )
+            .map(|done| done.summary(&path.display().to_string()))
+            .map_err(|e| e.to_string());
             Msg::Segments(SegMsg::Exported(r))
         });
 }

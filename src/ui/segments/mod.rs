@@ -141,7 +141,7 @@ pub enum SegMsg {
         key: i64,
         result: Result<Arc<DraftResult>, DraftError>,
     },
-    Counts(Vec<(i64, Result<usize, String>)>),
+    Counts(Vec<(i64, Result<crate::app::segments::Counted, String>)>),
     Saved {
         key: i64,
         result: Result<(SegmentRecord, SegmentVersion), String>,
@@ -171,7 +171,7 @@ pub struct SegmentsScreen {
     /// Their rules, parsed once when the list is loaded or changes (by id;
     /// a rule that does not parse is missing).
     pub rules: HashMap<i64, Rule>,
-    pub counts: HashMap<i64, Result<usize, String>>,
+    pub counts: HashMap<i64, Result<crate::app::segments::Counted, String>>,
     pub drafts: BTreeMap<i64, Draft>,
     pub current: Option<i64>,
     next_temp: i64,
