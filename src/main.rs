@@ -17,6 +17,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let started = Instant::now();
     let cli = Cli::parse();
+    prism::cli::set_demo(cli.demo);
     let options = match cli.command {
         None => AppOptions {
             workspace: None,
@@ -24,6 +25,7 @@ fn main() -> ExitCode {
             data_dir: data_dir(),
             exit_after_shown: false,
             import: None,
+            demo: cli.demo,
             started,
         },
         Some(Command::Open {
@@ -43,6 +45,7 @@ fn main() -> ExitCode {
                 data_dir: data_dir(),
                 exit_after_shown,
                 import,
+                demo: cli.demo,
                 started,
             }
         }

@@ -33,6 +33,12 @@ pub enum JobKey {
     Erase,
     /// Reading or exporting the audit log.
     Audit,
+    /// Recording a demo-mode switch in the audit log.
+    DemoRecord,
+    /// Reading or changing which fields are personal.
+    Pii,
+    /// Reading what demo mode masks.
+    Masker,
     /// One page of a table in the Data screen.
     TablePage {
         table: String,

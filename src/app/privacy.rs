@@ -100,3 +100,10 @@ pub fn reachable_text(reachable: usize, of: usize) -> String {
         crate::model::group_thousands(of as i64)
     )
 }
+
+/// Records a demo-mode switch in the audit log of `workspace`.
+pub fn record_demo(workspace: &Path, on: bool) -> Result<(), AppError> {
+    let detail = serde_json::json!({ "what": if on { "on" } else { "off" } });
+    Store::audit(workspace, "demo_mode", &detail)?;
+    Ok(())
+}

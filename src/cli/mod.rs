@@ -33,6 +33,22 @@ use crate::store::{Store, StoreError};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Demo mode: names, emails, phones, addresses and free text shown
+    /// and written as stable stand-ins (counts do not change).
+    #[arg(long, global = true)]
+    pub demo: bool,
+}
+
+/// Demo mode for this command (`--demo`): every engine it loads masks.
+static DEMO: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Turns demo mode on for the commands this process runs.
+pub fn set_demo(on: bool) {
+    DEMO.store(on, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub(crate) fn demo() -> bool {
+    DEMO.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 #[derive(Subcommand, Debug)]
@@ -105,7 +121,23 @@ pub enum Command {
         #[arg(long)]
         customer: String,
     },
-    /// The audit log: imports and erasures, with time, user and counts.
+    /// Which customer fields are personal (what demo mode masks); mark
+    /// or unmark one.
+    Pii {
+        workspace: PathBuf,
+        /// Mark this field personal.
+        #[arg(long, value_name = "FIELD", conflicts_with = "unmark")]
+        mark: Option<String>,
+        /// What the marked field holds: email, first_name, last_name,
+        /// full_name, phone, street, city, postal_code, date, text, secret.
+        #[arg(long, requires = "mark")]
+        kind: Option<String>,
+        /// Mark this field not personal.
+        #[arg(long, value_name = "FIELD")]
+        unmark: Option<String>,
+    },
+    /// The audit log: imports, exports, erasures, consent overrides and
+    /// demo-mode switches, with time, user and counts.
     Audit {
         workspace: PathBuf,
         /// As CSV (time,user,action,detail).
@@ -337,6 +369,12 @@ fn run_command(command: Command) -> ExitCode {
             customer,
         } => erase(&workspace, &customer),
         Command::Audit { workspace, csv } => audit(&workspace, csv),
+        Command::Pii {
+            workspace,
+            mark,
+            kind,
+            unmark,
+        } => pii(&workspace, mark, kind, unmark),
         Command::Count {
             workspace,
             source,
@@ -699,6 +737,48 @@ fn erase(workspace: &std::path::Path, who: &str) -> Result<(), CliError> {
         other => CliError::new(1, other.to_string()),
     })?;
     println!("{}", crate::app::workspace::erasure_text(&e));
+    Ok(())
+}
+
+fn pii(
+    workspace: &std::path::Path,
+    mark: Option<String>,
+    kind: Option<String>,
+    unmark: Option<String>,
+) -> Result<(), CliError> {
+    use crate::model::mask::PiiKind;
+    let kind = match kind.as_deref() {
+        None => None,
+        Some(k) => Some(PiiKind::parse(k).ok_or_else(|| {
+            let kinds: Vec<&str> = PiiKind::ALL.iter().map(|k| k.as_str()).collect();
+            CliError::new(2, format!("--kind {k:?}: use one of {}", kinds.join(", ")))
+        })?),
+    };
+    if mark.is_some() || unmark.is_some() {
+        let store = Store::open(workspace)?;
+        let set = match (&mark, &unmark) {
+            (Some(f), _) => store.set_pii(f, true, kind),
+            (_, Some(f)) => store.set_pii(f, false, None),
+            _ => Ok(None),
+        };
+        set.map_err(|e| match e {
+            // An unknown field is the user's input.
+            StoreError::Invalid(m) => CliError::new(2, m),
+            other => other.into(),
+        })?;
+    }
+    let store = Store::open_read_only(workspace)?;
+    for f in store.pii_fields()? {
+        let source = match f.source {
+            crate::store::pii::PiiSource::Default => "by name",
+            crate::store::pii::PiiSource::Detected => "detected on import",
+            crate::store::pii::PiiSource::User => "set by a person",
+        };
+        match f.kind {
+            Some(k) => println!("{:<24} personal ({})  {source}", f.field.name, k.as_str()),
+            None => println!("{:<24} -  {source}", f.field.name),
+        }
+    }
     Ok(())
 }
 

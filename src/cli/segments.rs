@@ -173,9 +173,15 @@ pub(crate) fn load_rule(
     Ok((rule, node, schema))
 }
 
+/// The workspace's engine; in demo mode, masking what is personal.
 pub(crate) fn load_engine(store: &Store) -> Result<Engine, CliError> {
     let progress = TermProgress::new();
-    Engine::load(store, &progress).map_err(|e| EngineError::from(e).into())
+    let engine =
+        Engine::load(store, &progress).map_err(|e| CliError::from(EngineError::from(e)))?;
+    if super::demo() {
+        engine.set_mask(Some(std::sync::Arc::new(store.masker()?)));
+    }
+    Ok(engine)
 }
 
 pub fn count(

@@ -348,6 +348,20 @@ impl ContextBuilder {
                 m.insert(f.name.clone(), v);
             }
         }
+        if let Some(mask) = self.engine.mask() {
+            // Demo mode: personal fields as the customer's stand-in, in
+            // the same shape (a string stays a string, null stays null).
+            for f in &self.fields {
+                if !mask.is_pii(&f.name) {
+                    continue;
+                }
+                for map in [&mut m, &mut custom] {
+                    if let Some(Json::String(v)) = map.get_mut(&f.name) {
+                        *v = mask.show(&f.name, &external_id, v);
+                    }
+                }
+            }
+        }
         let full = [m.get("first_name"), m.get("last_name")]
             .into_iter()
             .flatten()

@@ -190,6 +190,9 @@ pub struct Engine {
     props: Mutex<HashMap<(String, String), Arc<PropColumn>>>,
     /// Who can be emailed, as of the last time asked.
     pub(super) reach: Mutex<Option<(i64, Arc<Bitset>)>>,
+    /// Demo mode: personal fields are shown as stand-ins (counting never
+    /// looks at this).
+    mask: Mutex<Option<Arc<crate::model::mask::Masker>>>,
     origin: Origin,
 }
 
@@ -553,6 +556,7 @@ impl Engine {
             traits: Mutex::new(HashMap::new()),
             props: Mutex::new(HashMap::new()),
             reach: Mutex::new(None),
+            mask: Mutex::new(None),
             origin: Origin::Built {
                 why: "built directly".into(),
                 saved: false,
@@ -1027,6 +1031,17 @@ impl Engine {
                     .ok()
                     .filter(|id| self.data.index_of(*id).is_some())
             })
+            .or_else(|| {
+                // In demo mode, the email on screen is a stand-in's.
+                let m = self.mask()?;
+                if !m.is_pii("email") {
+                    return None;
+                }
+                let who = who.to_lowercase();
+                (0..self.data.len())
+                    .find(|&i| crate::model::mask::StandIn::of(&self.customer_key(i)).email == who)
+                    .map(|i| self.data.ids[i])
+            })
     }
 
     /// Computed traits as of `as_of` (cached).
@@ -1057,9 +1072,32 @@ impl Engine {
         Ok(self.leaf_eval(node, as_of, progress)?.check(i))
     }
 
-    /// The display value of customer `i`'s field.
+    /// The display value of customer `i`'s field (a stand-in in demo
+    /// mode when the field is personal).
     pub fn field_display(&self, name: &str, i: usize) -> Option<String> {
         let (f, c) = self.data.column(name)?;
-        c.display(i, f.field_type)
+        let v = c.display(i, f.field_type)?;
+        match self.mask() {
+            Some(m) if m.is_pii(name) => Some(m.show(name, &self.customer_key(i), &v)),
+            _ => Some(v),
+        }
+    }
+
+    /// The key a customer's stand-in is made from: their customer id.
+    pub fn customer_key(&self, i: usize) -> String {
+        match self.data.column("external_id") {
+            Some((f, c)) => c.display(i, f.field_type).unwrap_or_default(),
+            None => self.data.ids[i].to_string(),
+        }
+    }
+
+    /// Turns demo mode on (with what to mask) or off.
+    pub fn set_mask(&self, mask: Option<Arc<crate::model::mask::Masker>>) {
+        *locked(&self.mask) = mask;
+    }
+
+    /// What demo mode masks, when it is on.
+    pub fn mask(&self) -> Option<Arc<crate::model::mask::Masker>> {
+        locked(&self.mask).clone()
     }
 }

@@ -878,6 +878,15 @@ pub fn import_file(
         load.rollback()?;
         return Ok(report);
     }
+    for c in &mapping.columns {
+        if let mapping::Target::Custom { name, .. } = &c.target
+            && let Some(kind) = load.detect_pii(name)?
+        {
+            report
+                .pii_marked
+                .push(format!("{name} ({})", kind.as_str().replace('_', " ")));
+        }
+    }
     let record = report.audit_record(started_at, now_utc(), size as i64, mapping.kind.key());
     load.record_import(&record)?;
     progress.report(0.99, "saving");

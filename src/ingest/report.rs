@@ -74,6 +74,10 @@ pub struct ImportReport {
     pub likely_duplicates: Vec<LikelyDuplicate>,
     pub likely_duplicate_count: u64,
     pub created_fields: Vec<String>,
+    /// Custom fields this import found personal (demo mode masks them):
+    /// `mobile (phone)`. Reports from before it have none.
+    #[serde(default)]
+    pub pii_marked: Vec<String>,
     pub warnings: Vec<String>,
     /// Oldest and newest event time imported.
     pub event_range: Option<(i64, i64)>,
@@ -153,6 +157,7 @@ impl ImportReport {
         self.likely_duplicates.clear();
         self.likely_duplicate_count = 0;
         self.created_fields.clear();
+        self.pii_marked.clear();
     }
 
     /// One line on rows identical to an earlier row, kept or dropped.
@@ -279,6 +284,9 @@ impl ImportReport {
         }
         for f in &self.created_fields {
             let _ = writeln!(s, "new field      {f}");
+        }
+        for f in &self.pii_marked {
+            let _ = writeln!(s, "personal       {f} (masked in demo mode)");
         }
         let _ = writeln!(
             s,

@@ -2,6 +2,7 @@
 //! engine and the UI. Nothing here does I/O.
 
 pub mod html;
+pub mod mask;
 pub mod rng;
 pub mod text;
 pub mod time;

@@ -5,7 +5,7 @@
 //! the same seed and `as_of` give the same data whatever the batch sizes.
 
 mod csv_out;
-mod lists;
+pub mod lists;
 pub mod sim;
 
 use std::collections::BTreeMap;

@@ -9,6 +9,7 @@ pub mod audit;
 mod browse;
 mod erase;
 mod import;
+pub mod pii;
 mod query;
 mod read;
 pub mod schema;

@@ -217,6 +217,17 @@ INSERT INTO audit_log(at, user, action, detail)
                        'inserted', inserted, 'updated', updated, 'rejected', rejected)
     FROM imports WHERE status = 'ok' ORDER BY id;
 "#,
+    // 6 → 7: which customer fields are personal (demo mode masks them).
+    // A field without a row is decided by its name (built-in fields by a
+    // fixed list); imports and people add rows.
+    r#"
+CREATE TABLE pii_fields (
+    name   TEXT PRIMARY KEY,
+    pii    INTEGER NOT NULL CHECK (pii IN (0, 1)),
+    kind   TEXT NOT NULL,
+    set_by TEXT NOT NULL CHECK (set_by IN ('detected', 'user'))
+) STRICT;
+"#,
 ];
 
 /// The schema version this build of Prism writes.
@@ -236,5 +247,6 @@ pub const BROWSABLE_TABLES: &[&str] = &[
     "imports",
     "audit_log",
     "custom_fields",
+    "pii_fields",
     "scores",
 ];

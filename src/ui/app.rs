@@ -38,6 +38,8 @@ pub struct AppOptions {
     pub exit_after_shown: bool,
     /// Start the import wizard on this file once the workspace is open.
     pub import: Option<PathBuf>,
+    /// Start in demo mode (`--demo`).
+    pub demo: bool,
     /// When the process started.
     pub started: Instant,
 }
@@ -53,6 +55,12 @@ macro_rules! screen_ctx {
             requests: &mut $requests,
             as_of: $app.segments.as_of(),
             sends: $app.sends.as_ref().map(|(_, s)| s),
+            demo: $app.demo,
+            mask: if $app.demo {
+                $app.masker.as_ref()
+            } else {
+                None
+            },
         }
     };
 }
@@ -84,13 +92,18 @@ pub struct PrismApp {
     /// Startup timings printed so far (`--exit-after-shown`): the
     /// workspace, the first count, every saved segment's count.
     reported: [bool; 3],
+    /// Demo mode: every personal field shown as a stand-in.
+    pub demo: bool,
+    /// What demo mode masks in the open workspace, once loaded.
+    pub masker: Option<Arc<crate::model::mask::Masker>>,
+    /// `--demo` at launch is recorded in the audit log once.
+    demo_recorded: bool,
 }
 
 impl PrismApp {
     pub fn new(options: AppOptions, settings: Settings) -> PrismApp {
         let screen = options.screen.unwrap_or(settings.screen);
         PrismApp {
-            options,
             settings,
             screen,
             workspace: None,
@@ -107,6 +120,10 @@ impl PrismApp {
             pending_commands: Vec::new(),
             started_up: false,
             reported: [false; 3],
+            demo: options.demo,
+            masker: None,
+            demo_recorded: !options.demo,
+            options,
         }
     }
 
@@ -161,6 +178,7 @@ impl PrismApp {
                     self.settings.last_workspace =
                         Some(std::path::absolute(&info.path).unwrap_or_else(|_| info.path.clone()));
                     self.engine = None;
+                    self.masker = None;
                     self.sends = None;
                     self.sends_loading = None;
                     self.data.workspace_changed(&info);
@@ -189,7 +207,15 @@ impl PrismApp {
             }
             Msg::EngineReady(result) => match result {
                 Ok(loaded) => {
+                    if self.demo {
+                        loaded.engine.set_mask(Some(loaded.masker.clone()));
+                    }
+                    self.masker = Some(loaded.masker.clone());
                     self.engine = Some(loaded.engine.clone());
+                    if !self.demo_recorded {
+                        self.demo_recorded = true;
+                        self.record_demo(true);
+                    }
                     self.segments
                         .loaded(loaded, &mut screen_ctx!(self, requests));
                 }
@@ -201,6 +227,22 @@ impl PrismApp {
             Msg::Data(m) => self.data.handle(m, &mut screen_ctx!(self, requests)),
             Msg::Preview(m) => self.preview.handle(m, &mut screen_ctx!(self, requests)),
             Msg::Performance(m) => self.performance.handle(m, &mut screen_ctx!(self, requests)),
+            Msg::MaskerReady(r) => match r {
+                Ok(m) => {
+                    if let (true, Some(engine)) = (self.demo, &self.engine) {
+                        engine.set_mask(Some(m.clone()));
+                        self.preview.demo_changed();
+                    }
+                    self.masker = Some(m);
+                }
+                Err(e) => self.errors.push(e),
+            },
+            Msg::Audited(r) => {
+                if let Err(e) = r {
+                    self.errors.push(e);
+                }
+                self.data.audit_changed();
+            }
             Msg::SendsReady { key, result } => {
                 if self.sends_loading == Some(key) {
                     self.sends_loading = None;
@@ -229,6 +271,7 @@ impl PrismApp {
                 Request::Command(c) => self.pending_commands.push(c),
                 Request::Error(e) => self.errors.push(e),
                 Request::Attribution(a) => self.attribution = a,
+                Request::PrivacyChanged => self.reload_masker(),
             }
         }
     }
@@ -337,6 +380,7 @@ impl PrismApp {
                 self.screen = s;
                 self.settings.screen = s;
             }
+            UiCommand::ToggleDemo => self.set_demo(!self.demo),
             UiCommand::CancelJobs => self.jobs.cancel_all(),
             UiCommand::Undo if self.screen == Screen::Segments => self.segments.undo(),
             UiCommand::Redo if self.screen == Screen::Segments => self.segments.redo(),
@@ -351,6 +395,51 @@ impl PrismApp {
             }
             UiCommand::Undo | UiCommand::Redo | UiCommand::SaveSegment => {}
         }
+    }
+
+    /// Turns demo mode on or off: every screen shows stand-ins for
+    /// personal fields from the next frame; the switch is audited.
+    pub fn set_demo(&mut self, on: bool) {
+        if self.demo == on {
+            return;
+        }
+        self.demo = on;
+        if let Some(engine) = &self.engine {
+            engine.set_mask(if on { self.masker.clone() } else { None });
+        }
+        self.segments.demo_changed();
+        self.preview.demo_changed();
+        self.record_demo(on);
+    }
+
+    /// Reads what demo mode masks again (a field was marked or unmarked).
+    fn reload_masker(&mut self) {
+        let Some(path) = self.workspace.as_ref().map(|w| w.path.clone()) else {
+            return;
+        };
+        self.jobs
+            .spawn(JobKey::Masker, "Reading personal fields", move |_| {
+                Msg::MaskerReady(
+                    crate::store::Store::open_read_only(&path)
+                        .and_then(|s| s.masker())
+                        .map(Arc::new)
+                        .map_err(|e| e.to_string()),
+                )
+            });
+    }
+
+    /// Records a demo-mode switch in the open workspace's audit log.
+    fn record_demo(&mut self, on: bool) {
+        let Some(path) = self.workspace.as_ref().map(|w| w.path.clone()) else {
+            return;
+        };
+        self.jobs
+            .spawn(JobKey::DemoRecord, "Recording demo mode", move |_| {
+                Msg::Audited(
+                    crate::app::privacy::record_demo(&path, on)
+                        .map_err(|e| format!("Demo mode was not recorded in the audit log: {e}")),
+                )
+            });
     }
 
     /// Draws the whole app into `ui`: one frame.

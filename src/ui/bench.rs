@@ -89,6 +89,7 @@ pub fn run(workspace: PathBuf, segment: Option<String>, edits: usize) -> Result<
                 data_dir: std::env::temp_dir().join("prism-bench"),
                 exit_after_shown: false,
                 import: None,
+                demo: false,
                 started: Instant::now(),
             },
             Settings::default(),

@@ -11,6 +11,8 @@ pub enum UiCommand {
     SaveWorkspaceAs,
     OpenSampleWorkspace,
     ToggleTheme,
+    /// Demo mode: stand-ins for every personal field, on every screen.
+    ToggleDemo,
     ShowScreen(Screen),
     CancelJobs,
     /// Undo the last rule edit.
@@ -23,12 +25,13 @@ pub enum UiCommand {
 }
 
 impl UiCommand {
-    pub const ALL: [UiCommand; 14] = [
+    pub const ALL: [UiCommand; 15] = [
         UiCommand::NewWorkspace,
         UiCommand::OpenWorkspace,
         UiCommand::SaveWorkspaceAs,
         UiCommand::OpenSampleWorkspace,
         UiCommand::ToggleTheme,
+        UiCommand::ToggleDemo,
         UiCommand::ShowScreen(Screen::Data),
         UiCommand::ShowScreen(Screen::Segments),
         UiCommand::ShowScreen(Screen::Preview),
@@ -47,6 +50,7 @@ impl UiCommand {
             UiCommand::SaveWorkspaceAs => "Save workspace as…",
             UiCommand::OpenSampleWorkspace => "Open the sample workspace",
             UiCommand::ToggleTheme => "Switch light / dark theme",
+            UiCommand::ToggleDemo => "Demo mode (mask personal data)",
             UiCommand::ShowScreen(s) => s.label(),
             UiCommand::CancelJobs => "Cancel background work",
             UiCommand::Undo => "Undo",
@@ -67,6 +71,7 @@ impl UiCommand {
             UiCommand::SaveWorkspaceAs => vec![k(cmd_shift, Key::S)],
             UiCommand::OpenSampleWorkspace => vec![],
             UiCommand::ToggleTheme => vec![k(cmd_shift, Key::T)],
+            UiCommand::ToggleDemo => vec![k(cmd_shift, Key::D)],
             UiCommand::ShowScreen(Screen::Data) => vec![k(cmd, Key::Num1)],
             UiCommand::ShowScreen(Screen::Segments) => vec![k(cmd, Key::Num2)],
             UiCommand::ShowScreen(Screen::Preview) => vec![k(cmd, Key::Num3)],

@@ -18,6 +18,7 @@ use crate::app::jobs::Jobs;
 use crate::app::segments::Loaded;
 use crate::app::{AppError, Screen};
 use crate::engine::Engine;
+use crate::model::mask::Masker;
 use crate::store::WorkspaceInfo;
 
 /// What survives a restart (stored by eframe).
@@ -48,6 +49,10 @@ pub enum Msg {
     Segments(SegMsg),
     Preview(PreviewMsg),
     Performance(PerfMsg),
+    /// An entry written to the audit log (a demo-mode switch), or why not.
+    Audited(Result<(), String>),
+    /// What demo mode masks, read again.
+    MaskerReady(Result<Arc<Masker>, String>),
     /// Every campaign's sends, read as of a time with an attribution.
     SendsReady {
         key: (i64, crate::analytics::Attribution),
@@ -67,6 +72,8 @@ pub enum Request {
     Error(String),
     /// Read the sends again with another attribution (window, trigger).
     Attribution(crate::analytics::Attribution),
+    /// Which fields are personal changed: read what demo mode masks again.
+    PrivacyChanged,
 }
 
 /// What a screen may use of the app while it draws or handles a message.
@@ -82,9 +89,19 @@ pub struct ScreenCtx<'a> {
     pub as_of: i64,
     /// Every campaign's sends as of `as_of`, once read.
     pub sends: Option<&'a Arc<crate::analytics::Sends>>,
+    /// Demo mode is on: show nothing personal.
+    pub demo: bool,
+    /// What to mask, once known (demo mode only).
+    pub mask: Option<&'a Arc<Masker>>,
 }
 
 impl ScreenCtx<'_> {
+    /// Demo mode is on but what to mask is not known yet: show no
+    /// customer data.
+    pub fn demo_waiting(&self) -> bool {
+        self.demo && self.mask.is_none()
+    }
+
     pub fn error(&mut self, message: impl Into<String>) {
         self.requests.push(Request::Error(message.into()));
     }

@@ -11,9 +11,11 @@ use super::audit_view::AuditView;
 use super::ctx::{Msg, Request, ScreenCtx};
 use super::erase_view::EraseView;
 use super::import_wizard::{ImportMsg, ImportWizard};
+use super::pii_view::PiiView;
 use super::quality_view::QualityView;
 use crate::app::jobs::JobKey;
 use crate::model::group_thousands;
+use crate::model::mask::Masker;
 use crate::model::time::format_ts;
 use crate::store::{Cell, ColumnInfo, Store, TablePage, WorkspaceInfo};
 
@@ -38,6 +40,10 @@ pub enum DataMsg {
     Audit(Result<Vec<crate::store::AuditEntry>, String>),
     /// The audit log written as CSV: where, or why not.
     AuditExported(Result<String, String>),
+    /// The customer fields and whether each is personal.
+    Pii(Result<Vec<crate::store::pii::PiiField>, String>),
+    /// A field marked or unmarked personal.
+    PiiSaved(Result<(), String>),
 }
 
 /// What the Data screen's centre shows.
@@ -48,6 +54,7 @@ pub enum DataView {
     Quality,
     Erase,
     Audit,
+    Pii,
 }
 
 #[derive(Default)]
@@ -59,6 +66,7 @@ pub struct DataScreen {
     pub quality: QualityView,
     pub erase: EraseView,
     pub audit: AuditView,
+    pub pii: PiiView,
     workspace: Option<PathBuf>,
     total_rows: u64,
     columns: Vec<ColumnInfo>,
@@ -142,6 +150,28 @@ impl DataScreen {
         page.rows.get((row % PAGE_ROWS) as usize)?.get(col)
     }
 
+    /// Cell `col` of `row` as shown: in demo mode, a personal field of a
+    /// customer as their stand-in, addresses in any other text replaced,
+    /// and import reports (which quote rows) hidden.
+    fn shown(&self, row: u64, col: usize, text: String, mask: Option<&Masker>) -> String {
+        let Some(m) = mask else { return text };
+        let table = self.selected_table.as_deref().unwrap_or_default();
+        let name = self.columns.get(col).map_or("", |c| c.name.as_str());
+        match table {
+            "customers" if m.is_pii(name) => {
+                let key = self
+                    .columns
+                    .iter()
+                    .position(|c| c.name == "external_id")
+                    .and_then(|k| Some(format_cell(self.cell(row, k)?, &self.columns[k])))
+                    .unwrap_or_default();
+                m.show(name, &key, &text)
+            }
+            "imports" if name == "report" && !text.is_empty() => "(hidden in demo mode)".into(),
+            _ => m.text(&text),
+        }
+    }
+
     /// True once the first page of the selected table is on screen.
     pub fn is_loaded(&self) -> bool {
         self.total_rows == 0 || self.pages.contains_key(&0)
@@ -177,6 +207,8 @@ impl DataScreen {
             DataMsg::Erased(r) => self.erase.finished(r, ctx),
             DataMsg::Audit(r) => self.audit.entries = Some(r),
             DataMsg::AuditExported(r) => self.audit.exported = Some(r),
+            DataMsg::Pii(r) => self.pii.fields = Some(r),
+            DataMsg::PiiSaved(r) => self.pii.saved(r, ctx),
             // Traits follow the purchase event: reread and rebuild.
             DataMsg::PurchaseEventSet(r) => match r {
                 Ok(ws) => ctx.requests.push(Request::OpenWorkspace(ws)),
@@ -207,6 +239,7 @@ impl DataScreen {
                     DataView::Quality => self.quality.ui(ui, ctx),
                     DataView::Erase => self.erase.ui(ui, ctx),
                     DataView::Audit => self.audit.ui(ui, ctx),
+                    DataView::Pii => self.pii.ui(ui, ctx),
                 }
             }
         });
@@ -289,6 +322,14 @@ impl DataScreen {
         {
             self.audit.invalidate();
             self.toggle(DataView::Audit);
+        }
+        if ui
+            .selectable_label(self.view == DataView::Pii, "Personal fields")
+            .on_hover_text("Which customer fields demo mode masks")
+            .clicked()
+        {
+            self.pii.invalidate();
+            self.toggle(DataView::Pii);
         }
         ui.separator();
         ui.heading("Tables");
@@ -377,6 +418,11 @@ pub fn format_count(n: i64) -> String {
 }
 
 impl DataScreen {
+    /// The audit log gained an entry: read it again when shown.
+    pub fn audit_changed(&mut self) {
+        self.audit.invalidate();
+    }
+
     fn table_browser_ui(&mut self, ui: &mut egui::Ui, ctx: &mut ScreenCtx<'_>) {
         let Some(table) = self.selected_table.clone() else {
             ui.label("Pick a table on the left.");
@@ -404,6 +450,8 @@ impl DataScreen {
         }
         let columns = self.columns.clone();
         let total = self.total_rows as usize;
+        let mask = ctx.mask.cloned();
+        let mask = mask.as_deref();
         let row_height = ui.text_style_height(&egui::TextStyle::Body) + 6.0;
         let mut wanted = BTreeSet::new();
         egui::ScrollArea::horizontal().show(ui, |ui| {
@@ -440,7 +488,7 @@ impl DataScreen {
                         for (i, c) in columns.iter().enumerate() {
                             row.col(|ui| match self.cell(r, i) {
                                 Some(cell) => {
-                                    let text = format_cell(cell, c);
+                                    let text = self.shown(r, i, format_cell(cell, c), mask);
                                     if text.len() > 40 {
                                         ui.label(format!("{}…", truncate(&text, 40)))
                                             .on_hover_text(text);

@@ -11,6 +11,7 @@ use crate::ingest::mapping::{ColumnMap, CustomerKey, Kind, Mapping, Target, auto
 use crate::ingest::values::DateFormat;
 use crate::ingest::{ImportOptions, ImportReport, Preview, import_file, preview};
 use crate::model::FieldType;
+use crate::model::mask::{Masker, PiiKind, StandIn, default_kind};
 
 pub enum ImportMsg {
     Picked(Option<PathBuf>),
@@ -263,9 +264,10 @@ fn import_wizard_ui(ui: &mut egui::Ui, w: &mut ImportWizard, ctx: &mut ScreenCtx
             }
             settings_ui(ui, w, &preview);
             ui.add_space(6.0);
-            mapping_ui(ui, w, &preview);
+            let demo = ctx.demo.then(|| demo_kinds(w, &preview));
+            mapping_ui(ui, w, &preview, demo.as_deref());
             ui.add_space(6.0);
-            sample_ui(ui, &preview);
+            sample_ui(ui, &preview, demo.as_deref());
             ui.add_space(6.0);
             actions_ui(ui, w, ctx);
             report_ui(ui, w, ctx);
@@ -377,7 +379,64 @@ fn settings_ui(ui: &mut egui::Ui, w: &mut ImportWizard, preview: &Preview) {
         });
 }
 
-fn mapping_ui(ui: &mut egui::Ui, w: &mut ImportWizard, preview: &Preview) {
+/// In demo mode, what each column of the file holds when it is personal
+/// (by where it goes, its name or its values): its cells are shown as
+/// stand-ins.
+fn demo_kinds(w: &ImportWizard, preview: &Preview) -> Vec<Option<PiiKind>> {
+    preview
+        .sniffed
+        .headers
+        .iter()
+        .enumerate()
+        .map(|(i, header)| {
+            let target = w
+                .mapping
+                .as_ref()
+                .and_then(|m| m.columns.get(i))
+                .and_then(|c| match &c.target {
+                    crate::ingest::mapping::Target::Field { name } => {
+                        default_kind(name, crate::model::FieldType::Text)
+                    }
+                    _ => None,
+                });
+            target.or_else(|| PiiKind::from_name(header)).or_else(|| {
+                PiiKind::from_values(
+                    preview
+                        .rows
+                        .iter()
+                        .filter_map(|r| r.get(i).and_then(|v| v.as_deref())),
+                )
+            })
+        })
+        .collect()
+}
+
+/// A file's cell as shown: a stand-in (one made-up person per row) in
+/// demo mode when its column is personal; addresses replaced in the rest.
+fn cell_shown(
+    demo: Option<&[Option<PiiKind>]>,
+    row: usize,
+    col: usize,
+    header: &str,
+    v: &str,
+) -> String {
+    match demo {
+        None => v.to_string(),
+        Some(kinds) => match kinds.get(col).copied().flatten() {
+            Some(kind) if !v.is_empty() => {
+                StandIn::of(&format!("file row {row}")).value(kind, header, v)
+            }
+            _ => Masker::default().text(v),
+        },
+    }
+}
+
+fn mapping_ui(
+    ui: &mut egui::Ui,
+    w: &mut ImportWizard,
+    preview: &Preview,
+    demo: Option<&[Option<PiiKind>]>,
+) {
     let Some(mapping) = w.mapping.as_mut() else {
         return;
     };
@@ -396,7 +455,11 @@ fn mapping_ui(ui: &mut egui::Ui, w: &mut ImportWizard, preview: &Preview) {
                 let sample: Vec<String> = preview
                     .rows
                     .iter()
-                    .filter_map(|r| r.get(i).cloned().flatten())
+                    .enumerate()
+                    .filter_map(|(k, r)| {
+                        let v = r.get(i).cloned().flatten()?;
+                        Some(cell_shown(demo, k, i, &c.column, &v))
+                    })
                     .take(3)
                     .collect();
                 let s = sample.join(", ");
@@ -430,7 +493,7 @@ fn mapping_ui(ui: &mut egui::Ui, w: &mut ImportWizard, preview: &Preview) {
     }
 }
 
-fn sample_ui(ui: &mut egui::Ui, preview: &Preview) {
+fn sample_ui(ui: &mut egui::Ui, preview: &Preview, demo: Option<&[Option<PiiKind>]>) {
     egui::CollapsingHeader::new(format!("First {} rows", preview.rows.len().min(10)))
         .default_open(false)
         .show(ui, |ui| {
@@ -442,9 +505,17 @@ fn sample_ui(ui: &mut egui::Ui, preview: &Preview) {
                             ui.strong(h);
                         }
                         ui.end_row();
-                        for r in preview.rows.iter().take(10) {
-                            for v in r {
-                                ui.label(v.clone().unwrap_or_default());
+                        for (k, r) in preview.rows.iter().take(10).enumerate() {
+                            for (i, v) in r.iter().enumerate() {
+                                let header =
+                                    preview.sniffed.headers.get(i).map_or("", String::as_str);
+                                ui.label(cell_shown(
+                                    demo,
+                                    k,
+                                    i,
+                                    header,
+                                    v.as_deref().unwrap_or_default(),
+                                ));
                             }
                             ui.end_row();
                         }
@@ -551,6 +622,9 @@ fn report_ui(ui: &mut egui::Ui, w: &mut ImportWizard, ctx: &mut ScreenCtx<'_>) {
     for f in &r.created_fields {
         ui.label(format!("New custom field: {f}"));
     }
+    for f in &r.pii_marked {
+        ui.label(format!("Personal field: {f} (masked in demo mode)"));
+    }
     if !r.rejects.is_empty() {
         ui.horizontal(|ui| {
             ui.strong(format!(
@@ -564,7 +638,7 @@ fn report_ui(ui: &mut egui::Ui, w: &mut ImportWizard, ctx: &mut ScreenCtx<'_>) {
         if let Some(p) = &w.saved_rejects {
             ui.weak(format!("Saved to {p}"));
         }
-        rows_ui(ui, "import_rejects", &r.rejects);
+        rows_ui(ui, "import_rejects", &r.rejects, ctx.demo);
     }
     if !r.row_warnings.is_empty() {
         egui::CollapsingHeader::new(format!(
@@ -572,7 +646,9 @@ fn report_ui(ui: &mut egui::Ui, w: &mut ImportWizard, ctx: &mut ScreenCtx<'_>) {
             format_count(r.warned as i64)
         ))
         .default_open(true)
-        .show(ui, |ui| rows_ui(ui, "import_warnings", &r.row_warnings));
+        .show(ui, |ui| {
+            rows_ui(ui, "import_warnings", &r.row_warnings, ctx.demo)
+        });
     }
     if r.identical_rows > 0 {
         egui::CollapsingHeader::new(format!(
@@ -589,7 +665,11 @@ fn report_ui(ui: &mut egui::Ui, w: &mut ImportWizard, ctx: &mut ScreenCtx<'_>) {
         egui::CollapsingHeader::new(format!("Merged rows ({})", format_count(r.merged as i64)))
             .show(ui, |ui| {
                 for m in r.merges.iter().take(100) {
-                    ui.label(m);
+                    if ctx.demo {
+                        ui.label(Masker::default().text(m));
+                    } else {
+                        ui.label(m);
+                    }
                 }
             });
     }
@@ -601,17 +681,22 @@ fn report_ui(ui: &mut egui::Ui, w: &mut ImportWizard, ctx: &mut ScreenCtx<'_>) {
         .show(ui, |ui| {
             ui.weak("Best first; the score adds the evidence for and against.");
             for d in r.likely_duplicates.iter().take(100) {
-                ui.label(format!(
-                    "{:.1}  {}: {} and {} ({})",
-                    d.score, d.name, d.a, d.b, d.why
-                ));
+                if ctx.demo {
+                    // The name and the evidence quote the customers.
+                    ui.label(format!("{:.1}  {} and {}", d.score, d.a, d.b));
+                } else {
+                    ui.label(format!(
+                        "{:.1}  {}: {} and {} ({})",
+                        d.score, d.name, d.a, d.b, d.why
+                    ));
+                }
             }
         });
     }
 }
 
 /// Rows with their place and reason (rejected, or imported with a warning).
-fn rows_ui(ui: &mut egui::Ui, id: &str, rows: &[crate::ingest::Reject]) {
+fn rows_ui(ui: &mut egui::Ui, id: &str, rows: &[crate::ingest::Reject], demo: bool) {
     egui::Grid::new(id).striped(true).show(ui, |ui| {
         ui.strong("Row");
         ui.strong("Column");
@@ -621,8 +706,15 @@ fn rows_ui(ui: &mut egui::Ui, id: &str, rows: &[crate::ingest::Reject]) {
         for x in rows.iter().take(200) {
             ui.label(x.row.to_string());
             ui.label(x.column.clone().unwrap_or_default());
-            ui.label(x.value.clone().unwrap_or_default());
-            ui.label(&x.reason);
+            match (&x.value, demo) {
+                (Some(v), true) if !v.is_empty() => ui.weak("(hidden in demo mode)"),
+                (v, _) => ui.label(v.clone().unwrap_or_default()),
+            };
+            if demo {
+                ui.label(Masker::default().text(&x.reason));
+            } else {
+                ui.label(&x.reason);
+            }
             ui.end_row();
         }
     });

@@ -13,6 +13,7 @@ mod dialogs;
 pub mod erase_view;
 pub mod import_wizard;
 pub mod performance;
+pub mod pii_view;
 pub mod preview;
 pub mod preview_bench;
 pub mod quality_view;

@@ -41,6 +41,20 @@ pub fn top_bar_ui(ui: &mut egui::Ui, app: &PrismApp, commands: &mut Vec<UiComman
             }
         }
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            let demo_hint = match UiCommand::ToggleDemo.shortcut() {
+                Some(sc) => format!(
+                    "Names, emails, phones, addresses and free text shown as stand-ins, the same for each customer; counts do not change ({})",
+                    ui.ctx().format_shortcut(&sc)
+                ),
+                None => UiCommand::ToggleDemo.label().into(),
+            };
+            if ui
+                .selectable_label(app.demo, "🎭 Demo mode")
+                .on_hover_text(demo_hint)
+                .clicked()
+            {
+                commands.push(UiCommand::ToggleDemo);
+            }
             let dark = ui.ctx().theme() == egui::Theme::Dark;
             let text = if dark { "☀ Light" } else { "🌙 Dark" };
             if ui

@@ -21,5 +21,6 @@ mod ui_common;
 mod ui_import;
 mod ui_performance;
 mod ui_preview;
+mod ui_privacy;
 mod ui_segments;
 mod ui_shell;

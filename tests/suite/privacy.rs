@@ -655,3 +655,173 @@ fn exports_leave_the_unreachable_out_unless_a_reason_is_given_and_audited() {
     assert_eq!(o[1]["reason"], "print proofs");
     assert_eq!(o[1]["unreachable_included"], 4);
 }
+
+#[test]
+fn personal_fields_are_detected_editable_and_masked_the_same_everywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("crm.prism");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let prism = || Command::new(env!("CARGO_BIN_EXE_prism"));
+    let ok = |c: &mut Command| {
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{:?}: {}",
+            c,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // A CRM's export (Python's csv module): Mobile and Zip go to phone and
+    // postal_code, which say what they are by name.
+    let report = ok(prism()
+        .arg("import")
+        .arg(&ws)
+        .arg(fixtures.join("crm_contacts.csv"))
+        .args(["--kind", "customers"]));
+    assert!(report.contains("personal       phone (phone)"), "{report}");
+    assert!(
+        report.contains("personal       postal_code (postal code)"),
+        "{report}"
+    );
+    // A column whose name says nothing, holding notes: found by its values.
+    let notes = dir.path().join("notes.csv");
+    std::fs::write(
+        &notes,
+        "Contact ID,About,Tier\n\
+         C00328,asked about the winter boots twice,gold\n\
+         C00958,prefers calls in the morning please,silver\n\
+         C00001,moved house and changed her number,gold\n\
+         C00002,complained about late delivery in May,bronze\n",
+    )
+    .unwrap();
+    let report = ok(prism()
+        .arg("import")
+        .arg(&ws)
+        .arg(&notes)
+        .args(["--kind", "customers"]));
+    assert!(report.contains("personal       about (text)"), "{report}");
+    assert!(!report.contains("personal       tier"), "{report}");
+    let listed = ok(prism().arg("pii").arg(&ws));
+    let line = |name: &str| {
+        listed
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} not in\n{listed}"))
+            .to_string()
+    };
+    assert!(line("email").contains("personal (email)"), "{listed}");
+    assert!(
+        line("phone").contains("personal (phone)  detected on import"),
+        "{listed}"
+    );
+    assert!(line("tier").contains("-  detected on import"), "{listed}");
+    assert!(line("country").contains("-  by name"), "{listed}");
+    // A person decides otherwise.
+    let listed = ok(prism()
+        .arg("pii")
+        .arg(&ws)
+        .args(["--unmark", "postal_code"]));
+    assert!(
+        listed.contains("postal_code              -  set by a person"),
+        "{listed}"
+    );
+    let listed = ok(prism()
+        .arg("pii")
+        .arg(&ws)
+        .args(["--mark", "tier", "--kind", "text"]));
+    assert!(
+        listed.contains("tier                     personal (text)  set by a person"),
+        "{listed}"
+    );
+    let bad = prism()
+        .arg("pii")
+        .arg(&ws)
+        .args(["--mark", "shoe_size"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no customer field \"shoe_size\""));
+
+    // Members in demo mode: the same rows, nobody real.
+    let rule = dir.path().join("everyone.json");
+    std::fs::write(
+        &rule,
+        serde_json::to_string(&prism::engine::rule::Rule::everyone()).unwrap(),
+    )
+    .unwrap();
+    let export = |demo: bool, out: &Path| {
+        let mut c = prism();
+        if demo {
+            c.arg("--demo");
+        }
+        ok(c.arg("members")
+            .arg(&ws)
+            .arg("--rule")
+            .arg(&rule)
+            .args(["--include-unreachable", "demo rehearsal", "--out"])
+            .arg(out));
+        let mut rows = csv::Reader::from_path(out).unwrap();
+        let h = rows.headers().unwrap().clone();
+        rows.records()
+            .map(|r| {
+                let r = r.unwrap();
+                h.iter()
+                    .zip(r.iter())
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect::<std::collections::HashMap<_, _>>()
+            })
+            .collect::<Vec<_>>()
+    };
+    let real = export(false, &dir.path().join("real.csv"));
+    let demo = export(true, &dir.path().join("demo.csv"));
+    let again = export(true, &dir.path().join("again.csv"));
+    assert_eq!(real.len(), demo.len());
+    assert_eq!(demo, again, "stand-ins are stable");
+    for (r, d) in real.iter().zip(&demo) {
+        assert_eq!(r["external_id"], d["external_id"]);
+        assert_eq!(r["country"], d["country"], "not personal: unchanged");
+        assert_eq!(
+            r["postal_code"], d["postal_code"],
+            "unmarked by a person: unchanged"
+        );
+        for f in ["email", "first_name", "last_name", "phone", "about", "tier"] {
+            if !r[f].is_empty() {
+                assert_ne!(r[f], d[f], "{f} of {}", r["external_id"]);
+            }
+            assert_eq!(r[f].is_empty(), d[f].is_empty(), "{f}: empty stays empty");
+        }
+        if !d["email"].is_empty() {
+            assert!(d["email"].ends_with("@example.com"), "{}", d["email"]);
+        }
+    }
+    // The email a customer gets in demo mode greets their stand-in.
+    let welcome = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/templates/welcome.html");
+    ok(prism().args(["template", "add"]).arg(&ws).arg(&welcome));
+    let who = demo.iter().find(|d| d["external_id"] == "C00958").unwrap();
+    let out = dir.path().join("mail");
+    ok(prism()
+        .arg("--demo")
+        .arg("render")
+        .arg(&ws)
+        .args(["--template", "Welcome", "--customer", "C00958"])
+        .args(["--include-unreachable", "demo rehearsal", "--out"])
+        .arg(&out));
+    let mut file = out.clone();
+    while file.is_dir() {
+        file = std::fs::read_dir(&file)
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+    }
+    let html = std::fs::read_to_string(file).unwrap();
+    assert!(
+        html.contains(&format!("Hi {},", who["first_name"])),
+        "{}",
+        who["first_name"]
+    );
+    let real_who = real.iter().find(|d| d["external_id"] == "C00958").unwrap();
+    assert!(!html.contains(&real_who["first_name"]) && !html.contains(&real_who["email"]));
+}

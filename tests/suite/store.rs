@@ -429,13 +429,14 @@ fn a_schema_4_workspace_reads_alike_before_and_after_its_migration() {
     let path = crate::common::tiny_workspace(dir.path());
     let want = counted_from_events(&path);
     assert!(want.len() >= 3, "{want:?}");
-    // Take it back to schema 4: no event_stats, no audit log, a (name,
-    // time) index.
+    // Take it back to schema 4: no event_stats, no audit log, no personal
+    // fields, a (name, time) index.
     {
         let conn = rusqlite::Connection::open(&path).unwrap();
         conn.execute_batch(
             "DROP TABLE event_stats;
              DROP TABLE audit_log;
+             DROP TABLE pii_fields;
              INSERT INTO imports(started_at, file_name, file_hash, file_size, kind, status, rows_read)
                  VALUES (1700000000, 'crm.csv', 'abc', 10, 'customers', 'ok', 3),
                         (1700000100, 'bad.csv', 'def', 10, 'customers', 'failed', 0);

@@ -23,6 +23,7 @@ pub fn app(
             data_dir: data_dir.to_path_buf(),
             exit_after_shown: false,
             import,
+            demo: false,
             started: Instant::now(),
         },
         Settings::default(),

@@ -23,6 +23,8 @@ pub struct Loaded {
     pub engine: Arc<Engine>,
     pub schema: Arc<Schema>,
     pub segments: Vec<SegmentRecord>,
+    /// What demo mode masks in this workspace.
+    pub masker: Arc<crate::model::mask::Masker>,
 }
 
 /// Builds the engine and reads what rules can refer to.
@@ -35,6 +37,7 @@ pub fn load(path: &Path, progress: &dyn Progress) -> Result<Loaded, AppError> {
         engine: Arc::new(engine),
         schema: Arc::new(schema),
         segments,
+        masker: Arc::new(store.masker()?),
     })
 }
 

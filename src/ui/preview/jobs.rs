@@ -63,6 +63,7 @@ impl PreviewScreen {
         let mode = self.mode();
         let width = self.width();
         let dark = self.dark;
+        let demo = ctx.demo;
         let draft = self.draft();
         for (index, c) in self.columns.iter_mut().enumerate() {
             let Some(row) = c.row() else {
@@ -77,6 +78,7 @@ impl PreviewScreen {
                 dark,
                 scale,
                 draft: draft.as_ref().map(|d| d.1),
+                demo,
             };
             if c.requested.as_ref() == Some(&request) {
                 continue;

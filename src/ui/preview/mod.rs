@@ -77,6 +77,8 @@ pub struct ColumnRequest {
     pub scale: f32,
     /// The editor's draft this render used (its content key), if any.
     pub draft: Option<u64>,
+    /// Rendered in demo mode (stand-ins for personal fields).
+    pub demo: bool,
 }
 
 /// A rendered column: the email, and its image in texture-sized tiles.
@@ -224,6 +226,14 @@ pub struct PreviewScreen {
 }
 
 impl PreviewScreen {
+    /// Demo mode changed: every column renders again (the engine masks
+    /// from now on; an answer rendered before is not taken).
+    pub fn demo_changed(&mut self) {
+        for c in &mut self.columns {
+            c.requested = None;
+        }
+    }
+
     /// Forgets everything about the last workspace.
     pub fn unload(&mut self) {
         *self = PreviewScreen {

@@ -169,7 +169,7 @@ pub fn segment_list_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut Scre
                                 Some(c) => {
                                     ui.label(
                                         egui::RichText::new(format!(
-                                            "{} · ✉ {}",
+                                            "{}  ✉ {}",
                                             format_count(c.count as i64),
                                             format_count(c.reachable as i64)
                                         ))

@@ -324,6 +324,12 @@ impl SegmentsScreen {
 
     /// The workspace's sends were read (again): count the draft anew so its
     /// live email metrics follow.
+    /// Demo mode changed: an explanation shown quotes fields as they
+    /// were; ask again.
+    pub fn demo_changed(&mut self) {
+        self.explain.result = None;
+    }
+
     pub fn sends_changed(&mut self) {
         if self.current.is_some() {
             self.eval.pending_since = Some(Instant::now() - TYPING_DEBOUNCE);
