@@ -8,6 +8,7 @@
 pub mod analytics;
 pub mod app;
 pub mod cli;
+pub mod discover;
 pub mod email;
 pub mod engine;
 pub mod ingest;

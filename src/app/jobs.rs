@@ -53,6 +53,8 @@ pub enum JobKey {
     SegmentExport,
     SegmentExplain,
     SegmentOverlap,
+    /// Clustering, or a rule for a cluster (Discover).
+    Discover,
     SegmentVersions,
     SegmentCompare,
     /// The Preview screen: the workspace's email side, one render per

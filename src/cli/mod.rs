@@ -202,6 +202,12 @@ pub enum Command {
         #[arg(long, default_value = "sqlite")]
         dialect: String,
     },
+    /// Which groups are in the data: clusters with their silhouette
+    /// scores, descriptions and, for one of them, a rule that finds it.
+    Discover {
+        #[command(subcommand)]
+        command: DiscoverCommand,
+    },
     /// Save, list or delete saved segments.
     Segment {
         #[command(subcommand)]
@@ -415,6 +421,7 @@ fn run_command(command: Command) -> ExitCode {
             dialect,
         } => segments::sql(&workspace, &source, as_of, &dialect),
         Command::Segment { command } => segments::segment(command),
+        Command::Discover { command } => discover(command),
         Command::Score { command } => segments::score(command),
         Command::Template { command } => email::template(command),
         Command::Map(args) => email::map(args),
@@ -737,6 +744,68 @@ fn erase(workspace: &std::path::Path, who: &str) -> Result<(), CliError> {
         other => CliError::new(1, other.to_string()),
     })?;
     println!("{}", crate::app::workspace::erasure_text(&e));
+    Ok(())
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DiscoverCommand {
+    /// K-means on standardized features; k by silhouette over 2..8.
+    Clusters {
+        workspace: PathBuf,
+        /// Use this many clusters instead of the best silhouette.
+        #[arg(long)]
+        k: Option<usize>,
+        /// Comma-separated: recency, frequency, monetary, engagement,
+        /// tenure, or numeric fields (default: the first four).
+        #[arg(long, value_delimiter = ',')]
+        features: Option<Vec<String>>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        as_of: Option<String>,
+        /// Also write a rule for this cluster (1-based), with its
+        /// precision and recall against the cluster.
+        #[arg(long, value_name = "N")]
+        rule_for: Option<usize>,
+    },
+}
+
+fn discover(command: DiscoverCommand) -> Result<(), CliError> {
+    use crate::discover::{self, Feature};
+    let DiscoverCommand::Clusters {
+        workspace,
+        k,
+        features,
+        seed,
+        as_of,
+        rule_for,
+    } = command;
+    let as_of = parse_as_of_or_now(as_of)?;
+    let store = Store::open_read_only(&workspace)?;
+    let engine = segments::load_engine(&store)?;
+    let features: Vec<Feature> = match features {
+        None => Feature::BUILT_IN[..4].to_vec(),
+        Some(keys) => keys
+            .iter()
+            .map(|k| Feature::parse(k, &engine))
+            .collect::<Result<_, _>>()
+            .map_err(|e| CliError::new(2, e))?,
+    };
+    let progress = TermProgress::new();
+    let started = std::time::Instant::now();
+    let c = discover::clusters(&engine, &features, as_of, k, seed, &progress)
+        .map_err(|e| CliError::new(2, e))?;
+    print!("{}", discover::clusters_text(&c));
+    println!("clustering_time = {:.2} s", started.elapsed().as_secs_f64());
+    if let Some(n) = rule_for {
+        let r = discover::tree::cluster_rule(&engine, &store, &c, n.wrapping_sub(1), &progress)
+            .map_err(|e| CliError::new(2, e))?;
+        println!("rule = {}", r.text);
+        println!("rule_members = {}", r.members);
+        println!("precision = {:.3}", r.precision);
+        println!("recall = {:.3}", r.recall);
+        println!("rule_json = {}", r.rule);
+    }
     Ok(())
 }
 

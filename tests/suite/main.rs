@@ -6,6 +6,7 @@ mod common;
 mod analytics;
 mod architecture;
 mod cli;
+mod discover;
 mod email;
 mod engine;
 mod engine_differential;

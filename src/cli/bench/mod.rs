@@ -107,6 +107,15 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 40)]
         edits: usize,
     },
+    /// Discovery: clustering everyone (k chosen by silhouette on a
+    /// sample), and a rule for each cluster counted against it.
+    Discover {
+        /// The workspace; the generated 1M-customer one by default.
+        #[arg(long)]
+        workspace: Option<PathBuf>,
+        #[arg(long, default_value_t = 1_000_000)]
+        customers: u64,
+    },
     /// Every customer's email: renders per second per core for each starter
     /// template (context included), linting and exporting everyone.
     Render {
@@ -156,7 +165,49 @@ pub fn run(what: BenchCommand) -> Result<(), CliError> {
             customers,
             per_template,
         } => render::run(workspace, customers, per_template),
+        BenchCommand::Discover {
+            workspace,
+            customers,
+        } => discover(&given_or_bench_workspace(workspace, customers)?),
     }
+}
+
+/// `bench discover`: the time to cluster everyone on the four default
+/// features (traits computed first, timed apart), and each cluster's rule.
+fn discover(workspace: &std::path::Path) -> Result<(), CliError> {
+    use crate::discover::{self, Feature};
+    let store = crate::store::Store::open_read_only(workspace)?;
+    let engine = super::segments::load_engine(&store)?;
+    let as_of = crate::model::time::now_utc();
+    println!("customers = {}", engine.len());
+    println!(
+        "threads = {}",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    let t = Instant::now();
+    engine.traits(as_of);
+    println!("traits_time = {:.2} s", t.elapsed().as_secs_f64());
+    let features = Feature::BUILT_IN[..4].to_vec();
+    let t = Instant::now();
+    let c = discover::clusters(&engine, &features, as_of, None, 1, &NoProgress)
+        .map_err(|e| CliError::new(1, e))?;
+    println!("clustering_time = {:.2} s", t.elapsed().as_secs_f64());
+    println!("k = {}", c.k);
+    for (i, cl) in c.clusters.iter().enumerate() {
+        let t = Instant::now();
+        let r = discover::tree::cluster_rule(&engine, &store, &c, i, &NoProgress)
+            .map_err(|e| CliError::new(1, e))?;
+        println!(
+            "cluster_{}_rule_time = {:.2} s  # {} customers, {}: precision {:.3}, recall {:.3}",
+            i + 1,
+            t.elapsed().as_secs_f64(),
+            cl.size,
+            r.text,
+            r.precision,
+            r.recall
+        );
+    }
+    Ok(())
 }
 
 /// A memory figure of this process from `/proc/self/status`, in bytes

@@ -48,6 +48,7 @@ fn tabs_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>) {
         RightTab::Overlap => overlap::overlap_tab_ui(ui, s, ctx),
         RightTab::Sql => sql::sql_tab_ui(ui, s, ctx),
         RightTab::History => history::history_tab_ui(ui, s, ctx),
+        RightTab::Discover => super::discover::discover_tab_ui(ui, s, ctx),
     }
 }
 

@@ -8,6 +8,7 @@
 
 mod builder;
 pub mod condition;
+pub mod discover;
 pub mod explain;
 pub mod history;
 mod jobs;
@@ -92,15 +93,17 @@ pub enum RightTab {
     Overlap,
     Sql,
     History,
+    Discover,
 }
 
 impl RightTab {
-    pub const ALL: [RightTab; 5] = [
+    pub const ALL: [RightTab; 6] = [
         RightTab::Members,
         RightTab::Explain,
         RightTab::Overlap,
         RightTab::Sql,
         RightTab::History,
+        RightTab::Discover,
     ];
 
     pub fn label(self) -> &'static str {
@@ -110,6 +113,7 @@ impl RightTab {
             RightTab::Overlap => "Overlap",
             RightTab::Sql => "SQL",
             RightTab::History => "History",
+            RightTab::Discover => "Discover",
         }
     }
 }
@@ -160,6 +164,7 @@ pub enum SegMsg {
     },
     Compared(Result<VersionDiff, String>),
     Exported(Result<String, String>),
+    Discover(discover::DiscoverMsg),
 }
 
 #[derive(Default)]
@@ -185,6 +190,7 @@ pub struct SegmentsScreen {
     pub members: members::MembersState,
     pub explain: explain::ExplainState,
     pub overlap: overlap::OverlapState,
+    pub discover: discover::DiscoverState,
     pub sql_dialect: crate::engine::sql::Dialect,
     pub history: history::HistoryState,
     pub confirm_delete: Option<i64>,
@@ -280,23 +286,35 @@ impl SegmentsScreen {
 
     /// Starts a new, unsaved segment.
     pub fn new_segment(&mut self) {
-        self.next_temp -= 1;
-        let key = self.next_temp;
-        let n = self.saved.len() + self.drafts.values().filter(|d| d.id == 0).count() + 1;
-        let mut name = format!("New segment {n}");
-        let mut k = n;
-        while self.saved.iter().any(|s| s.name == name)
-            || self.drafts.values().any(|d| d.name == name)
-        {
-            k += 1;
-            name = format!("New segment {k}");
-        }
         let mut rule = Rule::everyone();
         crate::engine::edit::add_child(
             &mut rule.root,
             &[],
             crate::engine::edit::default_condition(),
         );
+        self.new_segment_with("", rule);
+    }
+
+    /// A new draft with `rule`, named `base` (or "New segment N"), opened.
+    pub fn new_segment_with(&mut self, base: &str, rule: Rule) {
+        self.next_temp -= 1;
+        let key = self.next_temp;
+        let n = self.saved.len() + self.drafts.values().filter(|d| d.id == 0).count() + 1;
+        let base = if base.is_empty() { "New segment" } else { base };
+        let taken = |name: &str| {
+            self.saved.iter().any(|s| s.name == name)
+                || self.drafts.values().any(|d| d.name == name)
+        };
+        let mut name = if base == "New segment" {
+            format!("{base} {n}")
+        } else {
+            base.to_string()
+        };
+        let mut k = n;
+        while taken(&name) {
+            k += 1;
+            name = format!("{base} {k}");
+        }
         self.drafts.insert(
             key,
             Draft {
