@@ -55,6 +55,10 @@ pub enum JobKey {
     SegmentOverlap,
     /// Clustering, or a rule for a cluster (Discover).
     Discover,
+    /// Training the propensity model (Discover, or after an import).
+    Propensity,
+    /// Reading the propensity model's last figures.
+    PropensityFigures,
     SegmentVersions,
     SegmentCompare,
     /// The Preview screen: the workspace's email side, one render per

@@ -10,6 +10,7 @@
 //!   audited) and demo mode.
 //! - [`error`]: [`AppError`], the services' typed errors.
 
+pub mod discover;
 pub mod error;
 pub mod jobs;
 pub mod performance;

@@ -768,18 +768,30 @@ pub enum DiscoverCommand {
         #[arg(long, value_name = "N")]
         rule_for: Option<usize>,
     },
+    /// Train the propensity to order in the next 30 days (logistic
+    /// regression, validated out of time) and keep it as the scoring
+    /// model `propensity_order_30d` that rules can test.
+    Propensity {
+        workspace: PathBuf,
+        /// Only show the last training's figures.
+        #[arg(long)]
+        show: bool,
+    },
 }
 
 fn discover(command: DiscoverCommand) -> Result<(), CliError> {
     use crate::discover::{self, Feature};
-    let DiscoverCommand::Clusters {
-        workspace,
-        k,
-        features,
-        seed,
-        as_of,
-        rule_for,
-    } = command;
+    let (workspace, k, features, seed, as_of, rule_for) = match command {
+        DiscoverCommand::Propensity { workspace, show } => return propensity(&workspace, show),
+        DiscoverCommand::Clusters {
+            workspace,
+            k,
+            features,
+            seed,
+            as_of,
+            rule_for,
+        } => (workspace, k, features, seed, as_of, rule_for),
+    };
     let as_of = parse_as_of_or_now(as_of)?;
     let store = Store::open_read_only(&workspace)?;
     let engine = segments::load_engine(&store)?;
@@ -806,6 +818,32 @@ fn discover(command: DiscoverCommand) -> Result<(), CliError> {
         println!("recall = {:.3}", r.recall);
         println!("rule_json = {}", r.rule);
     }
+    Ok(())
+}
+
+fn propensity(workspace: &std::path::Path, show: bool) -> Result<(), CliError> {
+    use crate::discover::propensity::training_text;
+    if show {
+        let store = Store::open_read_only(workspace)?;
+        return match crate::app::discover::propensity_figures(&store)? {
+            Some(t) => {
+                print!("{}", training_text(&t));
+                Ok(())
+            }
+            None => Err(CliError::new(
+                2,
+                "no propensity model yet: run `prism discover propensity` without --show",
+            )),
+        };
+    }
+    let engine = {
+        let store = Store::open_read_only(workspace)?;
+        segments::load_engine(&store)?
+    };
+    let started = std::time::Instant::now();
+    let t = crate::app::discover::train_propensity(workspace, &engine, &TermProgress::new())?;
+    print!("{}", training_text(&t));
+    println!("training_time = {:.2} s", started.elapsed().as_secs_f64());
     Ok(())
 }
 

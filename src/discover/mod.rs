@@ -11,6 +11,7 @@
 //! functions.
 
 pub mod kmeans;
+pub mod propensity;
 pub mod tree;
 
 use std::collections::HashMap;

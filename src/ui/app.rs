@@ -218,6 +218,7 @@ impl PrismApp {
                     }
                     self.segments
                         .loaded(loaded, &mut screen_ctx!(self, requests));
+                    self.retrain_if_stale();
                 }
                 Err(e) => self
                     .errors
@@ -410,6 +411,35 @@ impl PrismApp {
         self.segments.demo_changed();
         self.preview.demo_changed();
         self.record_demo(on);
+    }
+
+    /// The propensity model follows the data: trained on older data than
+    /// the workspace now holds (an import since), it is trained again in
+    /// the background.
+    fn retrain_if_stale(&mut self) {
+        use crate::ui::segments::discover::{DiscoverMsg, trained};
+        let (Some(engine), Some(ws)) = (
+            self.engine.clone(),
+            self.workspace.as_ref().map(|w| w.path.clone()),
+        ) else {
+            return;
+        };
+        self.jobs.spawn(
+            JobKey::Propensity,
+            "Checking the propensity model",
+            move |job| {
+                let stale = crate::store::Store::open_read_only(&ws)
+                    .map_err(crate::app::AppError::from)
+                    .and_then(|s| {
+                        crate::app::discover::propensity_stale(&s, engine.data.data_version)
+                    });
+                let msg = match stale {
+                    Ok(true) => DiscoverMsg::Trained(trained(&ws, &engine, job)),
+                    _ => DiscoverMsg::Figures(None),
+                };
+                Msg::Segments(crate::ui::segments::SegMsg::Discover(msg))
+            },
+        );
     }
 
     /// Reads what demo mode masks again (a field was marked or unmarked).

@@ -238,3 +238,109 @@ fn the_discover_tab_finds_clusters_and_opens_one_as_a_draft() {
     };
     assert_eq!(count, rule.members);
 }
+
+#[test]
+fn propensity_is_validated_out_of_time_and_usable_in_rules() {
+    use prism::discover::propensity::{MODEL_NAME, points_for};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shop.prism");
+    let opts = prism::sample::SampleOptions {
+        customers: 3_000,
+        seed: 9,
+        as_of: crate::common::ts("2026-11-01"),
+        name: "Shop".into(),
+    };
+    prism::sample::generate_workspace(&opts, &path, false, &NoProgress).unwrap();
+    let engine = Engine::load(&Store::open_read_only(&path).unwrap(), &NoProgress).unwrap();
+    let t = prism::app::discover::train_propensity(&path, &engine, &NoProgress).unwrap();
+    // The simulation makes recent, frequent, engaged customers buy again:
+    // the model must rank well above chance on the 30 days it never saw.
+    assert!(t.auc > 0.7, "AUC {}", t.auc);
+    assert_eq!(t.calibration.len(), 10);
+    assert_eq!(
+        t.calibration.iter().map(|b| b.customers).sum::<usize>(),
+        t.valid_customers
+    );
+    // The top decile orders far more often than the bottom one.
+    assert!(t.calibration[9].observed > 3.0 * t.calibration[0].observed.max(0.01));
+    assert!(t.end <= opts.as_of && t.end > opts.as_of - 3 * 86_400);
+    // Kept in the workspace: a score rules can test, and its figures.
+    let store = Store::open_read_only(&path).unwrap();
+    assert!(store.score(MODEL_NAME).unwrap().is_some());
+    let figures = prism::app::discover::propensity_figures(&store)
+        .unwrap()
+        .unwrap();
+    assert_eq!(figures.auc, t.auc);
+    assert!(!prism::app::discover::propensity_stale(&store, engine.data.data_version).unwrap());
+    // A rule on it: the engine's members are SQLite's.
+    let schema = schema_of(&store).unwrap();
+    let rule = serde_json::json!({"version": 1, "root": {"type": "trait", "trait": "score",
+        "score": MODEL_NAME, "op": "at_least", "value": points_for(0.2)}});
+    let node = resolve(&parse_rule(&rule.to_string()).unwrap(), &schema).unwrap();
+    let as_of = opts.as_of;
+    let ev = engine.evaluate(&node, as_of, &NoProgress).unwrap();
+    assert!(
+        ev.count() > 0 && ev.count() < engine.len(),
+        "{}",
+        ev.count()
+    );
+    let mut engine_ids: Vec<i64> = ev.members.iter().map(|i| engine.id_of(i)).collect();
+    let (sql, params) = compile(&node, as_of, Dialect::Sqlite).parameterized();
+    let mut sql_ids = store.query_customer_ids(&sql, &params).unwrap();
+    engine_ids.sort_unstable();
+    sql_ids.sort_unstable();
+    assert_eq!(engine_ids, sql_ids);
+    drop(store);
+    // An import moves the data on: the model is stale until trained again.
+    crate::common::import_customers(&path, "customer_id,email\nNEW-1,new1@example.org\n");
+    let store = Store::open_read_only(&path).unwrap();
+    assert!(prism::app::discover::propensity_stale(&store, store.data_version().unwrap()).unwrap());
+}
+
+#[test]
+fn the_app_trains_a_stale_propensity_model_again_after_an_import() {
+    use crate::ui_common;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shop.prism");
+    let opts = prism::sample::SampleOptions {
+        customers: 1_500,
+        seed: 4,
+        as_of: crate::common::ts("2026-11-01"),
+        name: "Shop".into(),
+    };
+    prism::sample::generate_workspace(&opts, &path, false, &NoProgress).unwrap();
+    let engine = Engine::load(&Store::open_read_only(&path).unwrap(), &NoProgress).unwrap();
+    let first = prism::app::discover::train_propensity(&path, &engine, &NoProgress).unwrap();
+    crate::common::import_customers(&path, "customer_id,email\nNEW-1,new1@example.org\n");
+    let now = Store::open_read_only(&path)
+        .unwrap()
+        .data_version()
+        .unwrap();
+    assert_ne!(first.data_version, now);
+    let app = ui_common::app(
+        dir.path(),
+        Some(&path),
+        Some(prism::app::Screen::Segments),
+        None,
+    );
+    let mut h = ui_common::harness(app, 1600.0, 1000.0);
+    ui_common::run_until(
+        &mut h,
+        "the model trained again",
+        Duration::from_secs(120),
+        |a| {
+            a.jobs.is_idle()
+                && a.segments
+                    .discover
+                    .propensity
+                    .as_ref()
+                    .is_some_and(|t| t.as_ref().is_ok_and(|t| t.data_version == now))
+        },
+    );
+    let store = Store::open_read_only(&path).unwrap();
+    let figures = prism::app::discover::propensity_figures(&store)
+        .unwrap()
+        .unwrap();
+    assert_eq!(figures.data_version, now);
+}

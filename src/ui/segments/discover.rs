@@ -6,20 +6,27 @@
 
 use std::sync::Arc;
 
-use egui_plot::{Bar, BarChart, Legend, Plot, PlotPoints, Points};
+use egui_plot::{Bar, BarChart, Legend, Line, Plot, PlotPoints, Points};
 
 use super::SegMsg;
 use super::SegmentsScreen;
 use super::list::parse_color;
 use crate::app::jobs::JobKey;
 use crate::app::segments::ops::PALETTE;
+use crate::discover::propensity::{MODEL_NAME, Training};
 use crate::discover::tree::ClusterRule;
 use crate::discover::{self, Clusters, Feature};
+use crate::engine::rule::ScoreModel;
 use crate::ui::ctx::{Msg, ScreenCtx};
 use crate::ui::data_screen::format_count;
 
 pub enum DiscoverMsg {
     Found(Result<Arc<Clusters>, String>),
+    /// The propensity model trained (by the user, or after an import),
+    /// with its scoring model; or why not.
+    Trained(Result<(Training, ScoreModel), String>),
+    /// The last training's figures, read from the workspace.
+    Figures(Option<Training>),
     /// A cluster's rule (cluster index), ready to open as a draft.
     Rule(usize, Result<ClusterRule, String>),
 }
@@ -37,6 +44,10 @@ pub struct DiscoverState {
     pub y: usize,
     /// The last rule made from a cluster, for its figures.
     pub rule: Option<(usize, Result<ClusterRule, String>)>,
+    /// The propensity model's last training, once read or trained.
+    pub propensity: Option<Result<Training, String>>,
+    pub training: bool,
+    figures_requested: bool,
 }
 
 impl Default for DiscoverState {
@@ -54,17 +65,42 @@ impl Default for DiscoverState {
             x: 0,
             y: 1,
             rule: None,
+            propensity: None,
+            training: false,
+            figures_requested: false,
         }
     }
 }
 
 impl DiscoverState {
-    pub fn handle(s: &mut SegmentsScreen, m: DiscoverMsg) {
+    pub fn handle(s: &mut SegmentsScreen, m: DiscoverMsg, ctx: &mut ScreenCtx<'_>) {
         match m {
             DiscoverMsg::Found(r) => {
                 s.discover.running = false;
                 s.discover.rule = None;
                 s.discover.result = Some(r);
+            }
+            DiscoverMsg::Trained(r) => {
+                s.discover.training = false;
+                match r {
+                    Ok((t, model)) => {
+                        // Rules testing the score count with the new weights.
+                        if let Some(schema) = s.schema.as_mut() {
+                            let mut sc = (**schema).clone();
+                            sc.scores.insert(MODEL_NAME.to_string(), model);
+                            *schema = Arc::new(sc);
+                        }
+                        s.edited_now();
+                        s.refresh_counts(ctx);
+                        s.discover.propensity = Some(Ok(t));
+                    }
+                    Err(e) => s.discover.propensity = Some(Err(e)),
+                }
+            }
+            DiscoverMsg::Figures(t) => {
+                if s.discover.propensity.is_none() {
+                    s.discover.propensity = t.map(Ok);
+                }
             }
             DiscoverMsg::Rule(k, r) => {
                 if let Ok(rule) = &r
@@ -117,6 +153,165 @@ fn make_rule(c: Arc<Clusters>, k: usize, ctx: &mut ScreenCtx<'_>) {
     );
 }
 
+/// Trains the propensity model in the background and keeps it in the
+/// workspace (the user's button; the app does the same after an import).
+pub fn train(s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>) {
+    let (Some(engine), Some(ws)) = (ctx.engine.cloned(), ctx.workspace_path()) else {
+        return;
+    };
+    s.discover.training = true;
+    ctx.jobs.spawn(
+        JobKey::Propensity,
+        "Training the propensity model",
+        move |job| {
+            Msg::Segments(SegMsg::Discover(DiscoverMsg::Trained(trained(
+                &ws, &engine, job,
+            ))))
+        },
+    );
+}
+
+/// Trains and saves; the figures and the scoring model the rules use.
+pub fn trained(
+    ws: &std::path::Path,
+    engine: &crate::engine::Engine,
+    job: &dyn crate::progress::Progress,
+) -> Result<(Training, ScoreModel), String> {
+    let t = crate::app::discover::train_propensity(ws, engine, job).map_err(|e| e.to_string())?;
+    let store = crate::store::Store::open_read_only(ws).map_err(|e| e.to_string())?;
+    let record = store
+        .score(MODEL_NAME)
+        .map_err(|e| e.to_string())?
+        .ok_or("the model was not saved")?;
+    let model =
+        crate::engine::resolve::parse_score_model(&record.definition).map_err(|e| e.to_string())?;
+    Ok((t, model))
+}
+
+fn request_figures(s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>) {
+    let Some(ws) = ctx.workspace_path() else {
+        return;
+    };
+    s.discover.figures_requested = true;
+    ctx.jobs.spawn(
+        JobKey::PropensityFigures,
+        "Reading the propensity model",
+        move |_| {
+            let t = crate::store::Store::open_read_only(&ws)
+                .ok()
+                .and_then(|st| crate::app::discover::propensity_figures(&st).ok().flatten());
+            Msg::Segments(SegMsg::Discover(DiscoverMsg::Figures(t)))
+        },
+    );
+}
+
+fn propensity_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>) {
+    if !s.discover.figures_requested {
+        request_figures(s, ctx);
+    }
+    ui.heading("Propensity to order in the next 30 days");
+    ui.label(format!(
+        "A logistic regression over conditions your rules can state, trained on customers as they were 60 days before the last order with who ordered in the next 30, and checked on the 30 days after. Rules use it as the score {MODEL_NAME:?}."
+    ));
+    ui.horizontal(|ui| {
+        let label = if s.discover.propensity.as_ref().is_some_and(|p| p.is_ok()) {
+            "Train again"
+        } else {
+            "Train"
+        };
+        if ui
+            .add_enabled(!s.discover.training, egui::Button::new(label))
+            .clicked()
+        {
+            train(s, ctx);
+        }
+        if s.discover.training {
+            ui.spinner();
+        }
+    });
+    let t = match &s.discover.propensity {
+        None => return,
+        Some(Err(e)) => {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+            return;
+        }
+        Some(Ok(t)) => t.clone(),
+    };
+    ui.label(format!(
+        "AUC {:.3} on {} customers as of {} (ordered within 30 days: {:.1}%); trained on {} ({:.1}%)",
+        t.auc,
+        format_count(t.valid_customers as i64),
+        crate::model::time::format_ts(t.end - 30 * 86_400),
+        t.valid_rate * 100.0,
+        format_count(t.train_customers as i64),
+        t.train_rate * 100.0
+    ));
+    Plot::new("propensity_calibration")
+        .height(170.0)
+        .legend(Legend::default())
+        .allow_scroll(false)
+        .x_axis_label("predicted %")
+        .y_axis_label("ordered %")
+        .show(ui, |plot| {
+            let top = t
+                .calibration
+                .iter()
+                .map(|b| b.predicted.max(b.observed))
+                .fold(0.0, f64::max)
+                * 100.0;
+            plot.line(
+                Line::new(
+                    "Perfect calibration",
+                    PlotPoints::new(vec![[0.0, 0.0], [top, top]]),
+                )
+                .color(egui::Color32::GRAY),
+            );
+            let pts: Vec<[f64; 2]> = t
+                .calibration
+                .iter()
+                .map(|b| [b.predicted * 100.0, b.observed * 100.0])
+                .collect();
+            plot.line(
+                Line::new("Deciles (validation)", PlotPoints::new(pts.clone())).color(color(0)),
+            );
+            plot.points(
+                Points::new("Decile", PlotPoints::new(pts))
+                    .color(color(0))
+                    .radius(3.0),
+            );
+        });
+    ui.horizontal_wrapped(|ui| {
+        ui.label("New segment of customers likely to order:");
+        for (p, points) in t.thresholds.iter().filter(|(p, _)| [0.1, 0.2, 0.3, 0.5].contains(p)) {
+            if ui
+                .button(format!("≥ {:.0}%", p * 100.0))
+                .on_hover_text(format!("score {MODEL_NAME} at least {points}"))
+                .clicked()
+            {
+                let rule = serde_json::json!({"version": 1, "root": {"type": "group", "match": "all", "children": [
+                    {"type": "trait", "trait": "score", "score": MODEL_NAME, "op": "at_least", "value": points}
+                ]}});
+                if let Ok(r) = serde_json::from_value(rule) {
+                    s.new_segment_with(&format!("Likely to order ({:.0}%+)", p * 100.0), r);
+                }
+            }
+        }
+    });
+    egui::CollapsingHeader::new("What the model weighs")
+        .id_salt("propensity_weights")
+        .show(ui, |ui| {
+            egui::Grid::new("propensity_weights_grid")
+                .striped(true)
+                .show(ui, |ui| {
+                    for (label, p) in t.weights.iter().take(16) {
+                        ui.label(format!("{p:+}"));
+                        ui.label(label);
+                        ui.end_row();
+                    }
+                });
+        });
+}
+
 fn color(k: usize) -> egui::Color32 {
     parse_color(PALETTE[k % PALETTE.len()])
 }
@@ -130,6 +325,17 @@ pub fn discover_tab_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut Scre
             }
         }
     }
+    egui::ScrollArea::vertical()
+        .id_salt("discover_scroll")
+        .show(ui, |ui| {
+            propensity_ui(ui, s, ctx);
+            ui.separator();
+            ui.heading("Clusters");
+            clusters_ui(ui, s, ctx);
+        });
+}
+
+fn clusters_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>) {
     ui.label("Which groups are in your data? Customers are clustered on the features you choose (standardized; order counts and money on a log scale).");
     ui.horizontal_wrapped(|ui| {
         for (f, on) in &mut s.discover.features {

@@ -159,7 +159,7 @@ impl SegmentsScreen {
                 Err(e) => ctx.error(e),
             },
             SegMsg::Compared(r) => s.history.diff = Some(r),
-            SegMsg::Discover(m) => super::discover::DiscoverState::handle(s, m),
+            SegMsg::Discover(m) => super::discover::DiscoverState::handle(s, m, ctx),
             SegMsg::Exported(r) => match r {
                 Ok(path) => s.members.exported = Some(path),
                 Err(e) => ctx.error(e),
