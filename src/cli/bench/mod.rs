@@ -108,7 +108,8 @@ pub enum BenchCommand {
         edits: usize,
     },
     /// Discovery: clustering everyone (k chosen by silhouette on a
-    /// sample), and a rule for each cluster counted against it.
+    /// sample), a rule for each cluster counted against it, and training
+    /// the purchase propensity model (not saved).
     Discover {
         /// The workspace; the generated 1M-customer one by default.
         #[arg(long)]
@@ -207,6 +208,24 @@ fn discover(workspace: &std::path::Path) -> Result<(), CliError> {
             r.recall
         );
     }
+    // Propensity: features at two times, the fit, the validation (not
+    // saved: the benchmark leaves the workspace as it was).
+    let schema = crate::engine::schema_of(&store)?;
+    let t = Instant::now();
+    let (_, training) = crate::discover::propensity::train(
+        &engine,
+        &schema,
+        engine.data.data_version,
+        &NoProgress,
+    )
+    .map_err(|e| CliError::new(1, e))?;
+    println!(
+        "propensity_training_time = {:.2} s",
+        t.elapsed().as_secs_f64()
+    );
+    println!("propensity_auc = {:.3}", training.auc);
+    println!("propensity_train_customers = {}", training.train_customers);
+    println!("propensity_valid_customers = {}", training.valid_customers);
     Ok(())
 }
 
