@@ -212,13 +212,9 @@ fn discover(workspace: &std::path::Path) -> Result<(), CliError> {
     // saved: the benchmark leaves the workspace as it was).
     let schema = crate::engine::schema_of(&store)?;
     let t = Instant::now();
-    let (_, training) = crate::discover::propensity::train(
-        &engine,
-        &schema,
-        engine.data.data_version,
-        &NoProgress,
-    )
-    .map_err(|e| CliError::new(1, e))?;
+    let (_, training) =
+        crate::discover::propensity::train(&engine, &schema, engine.data.data_version, &NoProgress)
+            .map_err(|e| CliError::new(1, e))?;
     println!(
         "propensity_training_time = {:.2} s",
         t.elapsed().as_secs_f64()
