@@ -396,6 +396,7 @@ fn clusters_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_
         .height(110.0)
         .allow_scroll(false)
         .allow_drag(false)
+        .x_axis_label("k")
         .y_axis_label("silhouette")
         .show(ui, |plot| {
             let bars: Vec<Bar> = c
