@@ -42,6 +42,8 @@ pub enum Feature {
     Tenure,
     /// A numeric customer field.
     Field(String),
+    /// Orders in a product category (the category mix).
+    Category(String),
 }
 
 impl Feature {
@@ -62,6 +64,7 @@ impl Feature {
             Feature::Engagement => "engagement".into(),
             Feature::Tenure => "tenure".into(),
             Feature::Field(f) => f.clone(),
+            Feature::Category(c) => format!("category:{c}"),
         }
     }
 
@@ -73,6 +76,7 @@ impl Feature {
             Feature::Engagement => "Engagement (0–100)".into(),
             Feature::Tenure => "Days since signup".into(),
             Feature::Field(f) => f.clone(),
+            Feature::Category(c) => format!("Orders in {c}"),
         }
     }
 
@@ -91,6 +95,8 @@ impl Feature {
             (Feature::Tenure, false) => "new".into(),
             (Feature::Field(f), true) => format!("high {f}"),
             (Feature::Field(f), false) => format!("low {f}"),
+            (Feature::Category(c), true) => format!("buys {c}"),
+            (Feature::Category(c), false) => format!("little {c}"),
         }
     }
 
@@ -100,6 +106,21 @@ impl Feature {
         if let Some(f) = Feature::BUILT_IN.iter().find(|f| f.key() == k) {
             return Ok(f.clone());
         }
+        if let Some(c) = k.strip_prefix("category:") {
+            let known = top_categories_by_orders(engine, usize::MAX);
+            return match known.iter().find(|x| x.eq_ignore_ascii_case(c)) {
+                Some(x) => Ok(Feature::Category(x.clone())),
+                None => Err(format!(
+                    "no orders in a category {c:?} (categories: {})",
+                    known
+                        .iter()
+                        .take(12)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
+            };
+        }
         match engine.data.column(k) {
             Some((def, Column::Num(_))) if def.field_type == FieldType::Number => {
                 Ok(Feature::Field(k.to_string()))
@@ -108,14 +129,15 @@ impl Feature {
             None => {
                 let mut known: Vec<String> = Feature::BUILT_IN.iter().map(Feature::key).collect();
                 known.extend(numeric_fields(engine));
+                known.push("category:NAME".into());
                 Err(format!("no feature {k:?} (features: {})", known.join(", ")))
             }
         }
     }
 
     /// The rule condition "this feature is below `t`" (`below`) or "at or
-    /// above `t`", as rule JSON.
-    pub fn condition(&self, below: bool, t: f64) -> Json {
+    /// above `t`", as rule JSON (`purchase`: the purchase event's name).
+    pub fn condition(&self, below: bool, t: f64, purchase: &str) -> Json {
         let op = if below { "less_than" } else { "at_least" };
         match self {
             Feature::Recency => {
@@ -140,8 +162,35 @@ impl Feature {
                 json!({"type": "profile", "field": "signup_at", "op": op, "value": t})
             }
             Feature::Field(f) => json!({"type": "profile", "field": f, "op": op, "value": t}),
+            Feature::Category(c) => {
+                json!({"type": "event", "event": purchase, "op": op, "value": t,
+                "filters": [{"property": "category", "op": "equals", "value": c}],
+                "window": {"kind": "ever"}})
+            }
         }
     }
+}
+
+/// The product categories with the most orders, most first (at most `n`):
+/// the category-mix features offered.
+pub fn top_categories_by_orders(engine: &Engine, n: usize) -> Vec<String> {
+    let data = &engine.data;
+    let Some(orders) = data.events.get(&data.purchase_event) else {
+        return Vec::new();
+    };
+    let mut counts: HashMap<u32, usize> = HashMap::new();
+    for j in 0..orders.len() {
+        let c = orders.category.get(j);
+        if c != 0 {
+            *counts.entry(c).or_default() += 1;
+        }
+    }
+    let mut v: Vec<(u32, usize)> = counts.into_iter().collect();
+    v.sort_by_key(|&(c, k)| (std::cmp::Reverse(k), c));
+    v.into_iter()
+        .take(n)
+        .filter_map(|(c, _)| data.strings.get(c).map(str::to_string))
+        .collect()
 }
 
 /// The workspace's numeric customer fields (features beyond the built-in).
@@ -181,6 +230,23 @@ pub fn values(engine: &Engine, f: &Feature, as_of: i64) -> Vec<f64> {
             Some((_, Column::Num(v))) => v.clone(),
             _ => vec![f64::NAN; engine.len()],
         },
+        Feature::Category(name) => {
+            let data = &engine.data;
+            let (Some(orders), Some(code)) = (
+                data.events.get(&data.purchase_event),
+                data.strings.lookup(name),
+            ) else {
+                return vec![0.0; engine.len()];
+            };
+            (0..engine.len())
+                .map(|i| {
+                    orders
+                        .window(i, i64::MIN, as_of)
+                        .filter(|&j| orders.category.get(j) == code)
+                        .count() as f64
+                })
+                .collect()
+        }
     }
 }
 
@@ -188,7 +254,10 @@ pub fn values(engine: &Engine, f: &Feature, as_of: i64) -> Vec<f64> {
 /// scale, missing values imputed (no order yet: the longest recency seen;
 /// anything else: the median), then standardized.
 fn standardized(f: &Feature, raw: &[f64]) -> (Vec<f64>, f64, f64) {
-    let log = matches!(f, Feature::Frequency | Feature::Monetary);
+    let log = matches!(
+        f,
+        Feature::Frequency | Feature::Monetary | Feature::Category(_)
+    );
     let mut present: Vec<f64> = raw.iter().copied().filter(|v| v.is_finite()).collect();
     present.sort_by(f64::total_cmp);
     let fill = match f {

@@ -144,6 +144,8 @@ fn words(f: &Feature, below: bool, t: f64) -> String {
     match (f, below) {
         (Feature::Tenure, true) => format!("signed up within the last {n} days"),
         (Feature::Tenure, false) => format!("signed up more than {n} days ago"),
+        (Feature::Category(c), true) => format!("orders in {c} below {n}"),
+        (Feature::Category(c), false) => format!("orders in {c} at least {n}"),
         (f, true) => format!("{} below {n}", f.label().to_lowercase()),
         (f, false) => format!("{} at least {n}", f.label().to_lowercase()),
     }
@@ -215,7 +217,7 @@ pub fn cluster_rule(
         .ok_or("no rule of three conditions separates this cluster")?;
     let children: Vec<Json> = best
         .iter()
-        .map(|&(f, below, t)| c.features[f].condition(below, t))
+        .map(|&(f, below, t)| c.features[f].condition(below, t, &engine.data.purchase_event))
         .collect();
     let text = best
         .iter()

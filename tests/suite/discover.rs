@@ -15,8 +15,8 @@ use prism::store::Store;
 const DAY: i64 = 86_400;
 
 /// Three planted groups of 400, as of 2026-11-01:
-/// 0: champions (an order every ~10 days lately, 80–200 each);
-/// 1: lapsed small buyers (1–2 orders of 10–30, a year or more ago);
+/// 0: champions (an order every ~10 days lately, 80–200 each, Electronics);
+/// 1: lapsed small buyers (1–2 orders of 10–30, a year or more ago, Books);
 /// 2: never ordered (they browse).
 fn planted(dir: &Path) -> (PathBuf, Vec<u8>, i64) {
     let as_of = crate::common::ts("2026-11-01");
@@ -43,6 +43,7 @@ fn planted(dir: &Path) -> (PathBuf, Vec<u8>, i64) {
                 name: "order".into(),
                 time: t,
                 value: Some(v),
+                category: Some(if group == 0 { "Electronics" } else { "Books" }.into()),
                 ..Default::default()
             };
             match group {
@@ -122,6 +123,44 @@ fn clustering_recovers_planted_groups_and_each_rule_is_exact() {
         assert_eq!(engine_ids, sql_ids, "{}", r.text);
         assert_eq!(r.members, engine_ids.len());
     }
+    // The category mix: clusters on orders per category say what they buy,
+    // and their rules filter on the category.
+    let mix = [
+        Feature::parse("category:electronics", &engine).unwrap(),
+        Feature::parse("category:Books", &engine).unwrap(),
+    ];
+    let m = discover::clusters(&engine, &mix, as_of, Some(3), 1, &NoProgress).unwrap();
+    assert!(adjusted_rand_index(&m.labels, &truth) > 0.95);
+    let text = discover::clusters_text(&m);
+    assert!(
+        text.contains("buys Electronics") && text.contains("mostly Electronics"),
+        "{text}"
+    );
+    assert!(text.contains("mostly Books"), "{text}");
+    let books = m
+        .clusters
+        .iter()
+        .position(|x| x.description.contains("mostly Books"))
+        .unwrap();
+    let r = cluster_rule(&engine, &store, &m, books, &NoProgress).unwrap();
+    assert!(r.rule.to_string().contains("\"category\""), "{}", r.rule);
+    assert!(
+        r.precision > 0.95 && r.recall > 0.95,
+        "{} {:?}",
+        r.text,
+        (r.precision, r.recall)
+    );
+    let node = resolve(&parse_rule(&r.rule.to_string()).unwrap(), &schema).unwrap();
+    let (sql, params) = compile(&node, as_of, Dialect::Sqlite).parameterized();
+    assert_eq!(
+        store.query_customer_ids(&sql, &params).unwrap().len(),
+        r.members
+    );
+    assert!(
+        Feature::parse("category:Garden", &engine)
+            .unwrap_err()
+            .contains("no orders in a category")
+    );
     // Bad input: a clear message.
     assert!(
         cluster_rule(&engine, &store, &c, 9, &NoProgress)

@@ -48,6 +48,8 @@ pub struct DiscoverState {
     pub propensity: Option<Result<Training, String>>,
     pub training: bool,
     figures_requested: bool,
+    /// The workspace's own features (fields, categories) were added.
+    offered: bool,
 }
 
 impl Default for DiscoverState {
@@ -68,6 +70,7 @@ impl Default for DiscoverState {
             propensity: None,
             training: false,
             figures_requested: false,
+            offered: false,
         }
     }
 }
@@ -317,12 +320,17 @@ fn color(k: usize) -> egui::Color32 {
 }
 
 pub fn discover_tab_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>) {
-    // Numeric fields join the offer once the engine is there.
-    if let Some(engine) = ctx.engine {
+    // Numeric fields and the top categories join the offer once the
+    // engine is there.
+    if let Some(engine) = ctx.engine
+        && !s.discover.offered
+    {
+        s.discover.offered = true;
         for f in discover::numeric_fields(engine) {
-            if !s.discover.features.iter().any(|(x, _)| x.key() == f) {
-                s.discover.features.push((Feature::Field(f), false));
-            }
+            s.discover.features.push((Feature::Field(f), false));
+        }
+        for c in discover::top_categories_by_orders(engine, 6) {
+            s.discover.features.push((Feature::Category(c), false));
         }
     }
     egui::ScrollArea::vertical()
