@@ -23,6 +23,22 @@ mod top_bar;
 
 pub use app::{AppOptions, PrismApp, Settings};
 
+/// A job's answer as a view shows it: a spinner while it is coming, the
+/// error in red, else the value.
+pub fn loaded_ui<T: Clone>(ui: &mut egui::Ui, answer: &Option<Result<T, String>>) -> Option<T> {
+    match answer {
+        None => {
+            ui.spinner();
+            None
+        }
+        Some(Err(e)) => {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+            None
+        }
+        Some(Ok(v)) => Some(v.clone()),
+    }
+}
+
 /// Opens the app window and runs it until it closes.
 pub fn run_app(options: AppOptions) -> Result<(), String> {
     let native = eframe::NativeOptions {

@@ -75,16 +75,8 @@ fn pii_view_ui(ui: &mut egui::Ui, v: &mut PiiView, ctx: &mut ScreenCtx<'_>) {
          custom fields by their name or, on import, their values.",
     );
     ui.add_space(6.0);
-    let fields = match &v.fields {
-        None => {
-            ui.spinner();
-            return;
-        }
-        Some(Err(e)) => {
-            ui.colored_label(ui.visuals().error_fg_color, e);
-            return;
-        }
-        Some(Ok(f)) => f.clone(),
+    let Some(fields) = super::loaded_ui(ui, &v.fields) else {
+        return;
     };
     let mut change: Option<(String, Option<PiiKind>)> = None;
     egui::Grid::new("pii_fields")

@@ -75,16 +75,8 @@ fn quality_view_ui(ui: &mut egui::Ui, q: &mut QualityView, ctx: &mut ScreenCtx<'
         }
     });
     ui.separator();
-    let q = match &q.result {
-        None => {
-            ui.spinner();
-            return;
-        }
-        Some(Err(e)) => {
-            ui.colored_label(ui.visuals().error_fg_color, e);
-            return;
-        }
-        Some(Ok(q)) => q.clone(),
+    let Some(q) = super::loaded_ui(ui, &q.result) else {
+        return;
     };
     let stale_color = ui.visuals().warn_fg_color;
     egui::ScrollArea::vertical()

@@ -278,20 +278,32 @@ fn the_discover_tab_finds_clusters_and_opens_one_as_a_draft() {
     assert_eq!(count, rule.members);
 }
 
-#[test]
-fn propensity_is_validated_out_of_time_and_usable_in_rules() {
-    use prism::discover::propensity::{MODEL_NAME, points_for};
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("shop.prism");
+/// A sample workspace of `customers` with data up to 2026-11-01, its
+/// engine, and the propensity model trained on it.
+fn trained_sample(
+    dir: &Path,
+    customers: u64,
+    seed: u64,
+) -> (PathBuf, Engine, prism::discover::propensity::Training) {
+    let path = dir.join("shop.prism");
     let opts = prism::sample::SampleOptions {
-        customers: 3_000,
-        seed: 9,
+        customers,
+        seed,
         as_of: crate::common::ts("2026-11-01"),
         name: "Shop".into(),
     };
     prism::sample::generate_workspace(&opts, &path, false, &NoProgress).unwrap();
     let engine = Engine::load(&Store::open_read_only(&path).unwrap(), &NoProgress).unwrap();
     let t = prism::app::discover::train_propensity(&path, &engine, &NoProgress).unwrap();
+    (path, engine, t)
+}
+
+#[test]
+fn propensity_is_validated_out_of_time_and_usable_in_rules() {
+    use prism::discover::propensity::{MODEL_NAME, points_for};
+    let dir = tempfile::tempdir().unwrap();
+    let (path, engine, t) = trained_sample(dir.path(), 3_000, 9);
+    let as_of = crate::common::ts("2026-11-01");
     // The simulation makes recent, frequent, engaged customers buy again:
     // the model must rank well above chance on the 30 days it never saw.
     assert!(t.auc > 0.7, "AUC {}", t.auc);
@@ -302,7 +314,7 @@ fn propensity_is_validated_out_of_time_and_usable_in_rules() {
     );
     // The top decile orders far more often than the bottom one.
     assert!(t.calibration[9].observed > 3.0 * t.calibration[0].observed.max(0.01));
-    assert!(t.end <= opts.as_of && t.end > opts.as_of - 3 * 86_400);
+    assert!(t.end <= as_of && t.end > as_of - 3 * 86_400);
     // Kept in the workspace: a score rules can test, and its figures.
     let store = Store::open_read_only(&path).unwrap();
     assert!(store.score(MODEL_NAME).unwrap().is_some());
@@ -316,7 +328,6 @@ fn propensity_is_validated_out_of_time_and_usable_in_rules() {
     let rule = serde_json::json!({"version": 1, "root": {"type": "trait", "trait": "score",
         "score": MODEL_NAME, "op": "at_least", "value": points_for(0.2)}});
     let node = resolve(&parse_rule(&rule.to_string()).unwrap(), &schema).unwrap();
-    let as_of = opts.as_of;
     let ev = engine.evaluate(&node, as_of, &NoProgress).unwrap();
     assert!(
         ev.count() > 0 && ev.count() < engine.len(),
@@ -341,16 +352,7 @@ fn the_app_trains_a_stale_propensity_model_again_after_an_import() {
     use crate::ui_common;
     use std::time::Duration;
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("shop.prism");
-    let opts = prism::sample::SampleOptions {
-        customers: 1_500,
-        seed: 4,
-        as_of: crate::common::ts("2026-11-01"),
-        name: "Shop".into(),
-    };
-    prism::sample::generate_workspace(&opts, &path, false, &NoProgress).unwrap();
-    let engine = Engine::load(&Store::open_read_only(&path).unwrap(), &NoProgress).unwrap();
-    let first = prism::app::discover::train_propensity(&path, &engine, &NoProgress).unwrap();
+    let (path, _, first) = trained_sample(dir.path(), 1_500, 4);
     crate::common::import_customers(&path, "customer_id,email\nNEW-1,new1@example.org\n");
     let now = Store::open_read_only(&path)
         .unwrap()

@@ -50,6 +50,12 @@ fn leaks(h: &Harness<'_, PrismApp>, words: &HashSet<String>, phrases: &[String])
     found
 }
 
+/// The count the Segments screen shows for the rule being edited.
+fn shown_count(h: &Harness<'_, PrismApp>) -> usize {
+    let (_, r) = h.state().segments.eval.result.clone().unwrap();
+    r.evaluation.count()
+}
+
 #[test]
 fn demo_mode_shows_no_real_customer_on_any_screen() {
     let dir = tempfile::tempdir().unwrap();
@@ -107,16 +113,7 @@ fn demo_mode_shows_no_real_customer_on_any_screen() {
         a.jobs.is_idle() && a.segments.members.order.is_some()
     });
     check(&mut h, "the members tab");
-    let count_in_demo = h
-        .state()
-        .segments
-        .eval
-        .result
-        .clone()
-        .unwrap()
-        .1
-        .evaluation
-        .count();
+    let count_in_demo = shown_count(&h);
 
     h.get_by_label("Explain").click();
     h.run_ok();
@@ -181,16 +178,7 @@ fn demo_mode_shows_no_real_customer_on_any_screen() {
     run_until(&mut h, "the members", |a| {
         a.jobs.is_idle() && a.segments.eval.result.is_some()
     });
-    let count = h
-        .state()
-        .segments
-        .eval
-        .result
-        .clone()
-        .unwrap()
-        .1
-        .evaluation
-        .count();
+    let count = shown_count(&h);
     assert_eq!(count, count_in_demo);
 
     // Both switches are in the audit log.
