@@ -37,26 +37,6 @@ impl Audience {
     }
 }
 
-/// Rows an action keeps, and the unreachable ones it left out (or, with
-/// an override, included).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Kept {
-    pub rows: Vec<usize>,
-    pub unreachable: usize,
-}
-
-/// Applies `audience` to `rows` (engine rows, order kept) as of `as_of`.
-pub fn apply(engine: &Engine, rows: Vec<usize>, as_of: i64, audience: &Audience) -> Kept {
-    let (kept, unreachable) = engine.keep_reachable(&rows, as_of);
-    match audience {
-        Audience::Reachable => Kept {
-            rows: kept,
-            unreachable,
-        },
-        Audience::Everyone { .. } => Kept { rows, unreachable },
-    }
-}
-
 /// A member set as `audience` allows it as of `as_of`, and how many
 /// unreachable members it left out (or, with an override, let in).
 pub fn members_for(

@@ -262,36 +262,26 @@ pub fn members(
             .map(|i| i as usize)
             .collect(),
     };
-    let kept = privacy::Kept {
-        rows: order,
-        unreachable,
-    };
     let to = if out == Path::new("-") {
         // Standard output gets the CSV alone; the summary goes to stderr.
         let stdout = std::io::stdout();
-        crate::app::segments::write_members_csv_to(&engine, &kept.rows, &mut stdout.lock())
+        crate::app::segments::write_members_csv_to(&engine, &order, &mut stdout.lock())
             .map_err(|e| CliError::new(1, format!("standard output: {e}")))?;
-        crate::app::segments::audit_members_export(&engine, kept.rows.len(), "standard output")
+        crate::app::segments::audit_members_export(&engine, order.len(), "standard output")
             .map_err(CliError::from)?;
         None
     } else {
-        crate::app::segments::write_members_csv(&engine, &kept.rows, out)
-            .map_err(CliError::from)?;
+        crate::app::segments::write_members_csv(&engine, &order, out).map_err(CliError::from)?;
         Some(out)
     };
-    privacy::record_override(
-        engine.workspace(),
-        &audience,
-        "members export",
-        kept.unreachable,
-    )
-    .map_err(CliError::from)?;
+    privacy::record_override(engine.workspace(), &audience, "members export", unreachable)
+        .map_err(CliError::from)?;
     let summary = [
-        format!("members = {}", kept.rows.len()),
+        format!("members = {}", order.len()),
         if audience.includes_unreachable() {
-            format!("unreachable_included = {}", kept.unreachable)
+            format!("unreachable_included = {}", unreachable)
         } else {
-            format!("unreachable_left_out = {}", kept.unreachable)
+            format!("unreachable_left_out = {}", unreachable)
         },
     ];
     match to {

@@ -306,6 +306,9 @@ pub struct Clusters {
     pub labels: Vec<u8>,
     /// A sample for plots: engine rows.
     pub sample: Vec<usize>,
+    /// The sample's raw value of each feature (`[feature][sample index]`),
+    /// read with the rest so a plot never reads the engine.
+    pub sample_values: Vec<Vec<f64>>,
 }
 
 /// Clusters the customers on `features` as of `as_of`. `k`: the user's
@@ -432,6 +435,11 @@ pub fn clusters(
             }
         })
         .collect();
+    let sample = rows_of(SCATTER_POINTS);
+    let sample_values = raw
+        .iter()
+        .map(|r| sample.iter().map(|&i| r[i]).collect())
+        .collect();
     Ok(Clusters {
         features: features.to_vec(),
         as_of,
@@ -441,7 +449,8 @@ pub fn clusters(
         chosen_by_user: k != best,
         clusters,
         labels,
-        sample: rows_of(SCATTER_POINTS),
+        sample,
+        sample_values,
     })
 }
 
@@ -531,17 +540,17 @@ pub fn describe(
 }
 
 /// The scatter plot's points: `(x, y, cluster)` of the sample, raw values
-/// of two features (customers without a value left out).
-pub fn scatter(engine: &Engine, c: &Clusters, x: usize, y: usize) -> Vec<(f64, f64, u8)> {
-    let (Some(fx), Some(fy)) = (c.features.get(x), c.features.get(y)) else {
+/// of two features (customers without a value left out). Reads only what
+/// the clustering kept, so a frame can afford it.
+pub fn scatter(c: &Clusters, x: usize, y: usize) -> Vec<(f64, f64, u8)> {
+    let (Some(vx), Some(vy)) = (c.sample_values.get(x), c.sample_values.get(y)) else {
         return Vec::new();
     };
-    let vx = values(engine, fx, c.as_of);
-    let vy = values(engine, fy, c.as_of);
     c.sample
         .iter()
-        .filter(|&&i| vx[i].is_finite() && vy[i].is_finite())
-        .map(|&i| (vx[i], vy[i], c.labels[i]))
+        .zip(vx.iter().zip(vy))
+        .filter(|(_, (a, b))| a.is_finite() && b.is_finite())
+        .map(|(&i, (&a, &b))| (a, b, c.labels[i]))
         .collect()
 }
 

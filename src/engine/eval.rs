@@ -193,6 +193,9 @@ pub struct Engine {
     /// Demo mode: personal fields are shown as stand-ins (counting never
     /// looks at this).
     mask: Mutex<Option<Arc<crate::model::mask::Masker>>>,
+    /// Demo mode's stand-in emails, to the first customer row showing each
+    /// (built once, in the background when demo mode turns on).
+    standins: std::sync::OnceLock<HashMap<String, usize>>,
     origin: Origin,
 }
 
@@ -557,6 +560,7 @@ impl Engine {
             props: Mutex::new(HashMap::new()),
             reach: Mutex::new(None),
             mask: Mutex::new(None),
+            standins: std::sync::OnceLock::new(),
             origin: Origin::Built {
                 why: "built directly".into(),
                 saved: false,
@@ -1037,10 +1041,8 @@ impl Engine {
                 if !m.is_pii("email") {
                     return None;
                 }
-                let who = who.to_lowercase();
-                (0..self.data.len())
-                    .find(|&i| crate::model::mask::StandIn::of(&self.customer_key(i)).email == who)
-                    .map(|i| self.data.ids[i])
+                let row = *self.standin_index().get(&who.to_lowercase())?;
+                Some(self.data.ids[row])
             })
     }
 
@@ -1089,6 +1091,20 @@ impl Engine {
             Some((f, c)) => c.display(i, f.field_type).unwrap_or_default(),
             None => self.data.ids[i].to_string(),
         }
+    }
+
+    /// Demo mode's stand-in emails to customer rows (the first customer
+    /// showing each). Built on first use; [`Engine::set_mask`]'s callers
+    /// warm it on a worker thread so a search never waits for it.
+    pub fn standin_index(&self) -> &HashMap<String, usize> {
+        self.standins.get_or_init(|| {
+            let mut m = HashMap::with_capacity(self.data.len());
+            for i in 0..self.data.len() {
+                m.entry(crate::model::mask::StandIn::of(&self.customer_key(i)).email)
+                    .or_insert(i);
+            }
+            m
+        })
     }
 
     /// Turns demo mode on (with what to mask) or off.

@@ -117,13 +117,4 @@ impl Engine {
     pub fn why_unreachable(&self, i: usize, as_of: i64) -> Option<Unreachable> {
         why_unreachable(&self.data, i, as_of)
     }
-
-    /// `rows` split into those who can be emailed as of `as_of` (order
-    /// kept) and how many cannot.
-    pub fn keep_reachable(&self, rows: &[usize], as_of: i64) -> (Vec<usize>, usize) {
-        let set = self.reachable(as_of);
-        let kept: Vec<usize> = rows.iter().copied().filter(|&i| set.get(i)).collect();
-        let left_out = rows.len() - kept.len();
-        (kept, left_out)
-    }
 }

@@ -209,6 +209,7 @@ impl PrismApp {
                 Ok(loaded) => {
                     if self.demo {
                         loaded.engine.set_mask(Some(loaded.masker.clone()));
+                        warm_standins(&loaded.engine);
                     }
                     self.masker = Some(loaded.masker.clone());
                     self.engine = Some(loaded.engine.clone());
@@ -407,6 +408,9 @@ impl PrismApp {
         self.demo = on;
         if let Some(engine) = &self.engine {
             engine.set_mask(if on { self.masker.clone() } else { None });
+            if on {
+                warm_standins(engine);
+            }
         }
         self.segments.demo_changed();
         self.preview.demo_changed();
@@ -577,4 +581,16 @@ impl eframe::App for PrismApp {
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
         self.jobs.cancel_all();
     }
+}
+
+/// Builds demo mode's stand-in email index on a worker thread, so that a
+/// search by a stand-in's email (the Preview's pickers, Explain) finds it
+/// built rather than building it on the UI thread.
+fn warm_standins(engine: &Arc<Engine>) {
+    let engine = engine.clone();
+    let _ = std::thread::Builder::new()
+        .name("standins".into())
+        .spawn(move || {
+            engine.standin_index();
+        });
 }

@@ -825,3 +825,20 @@ fn personal_fields_are_detected_editable_and_masked_the_same_everywhere() {
     let real_who = real.iter().find(|d| d["external_id"] == "C00958").unwrap();
     assert!(!html.contains(&real_who["first_name"]) && !html.contains(&real_who["email"]));
 }
+
+#[test]
+fn demo_mode_finds_a_customer_by_the_email_it_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = crate::common::tiny_workspace(dir.path());
+    let store = Store::open_read_only(&path).unwrap();
+    let engine = Engine::load(&store, &NoProgress).unwrap();
+    let c1 = engine.find_customer("C1").unwrap();
+    let row = engine.data.index_of(c1).unwrap();
+    engine.set_mask(Some(Arc::new(store.masker().unwrap())));
+    let shown = engine.field_display("email", row).unwrap();
+    assert!(shown.ends_with("@example.com"), "{shown}");
+    assert_eq!(engine.find_customer(&shown.to_uppercase()), Some(c1));
+    // Off again, a stand-in's address names nobody.
+    engine.set_mask(None);
+    assert_eq!(engine.find_customer(&shown), None);
+}

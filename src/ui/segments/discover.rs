@@ -480,32 +480,30 @@ fn clusters_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_
             }
         });
         let (x, y) = (s.discover.x, s.discover.y);
-        if let Some(engine) = ctx.engine {
-            let pts = discover::scatter(engine, &c, x, y);
-            Plot::new("discover_scatter")
-                .height(260.0)
-                .legend(Legend::default())
-                .x_axis_label(label(x))
-                .y_axis_label(label(y))
-                .show(ui, |plot| {
-                    for k in 0..c.k {
-                        let series: Vec<[f64; 2]> = pts
-                            .iter()
-                            .filter(|p| p.2 as usize == k)
-                            .map(|p| [p.0, p.1])
-                            .collect();
-                        plot.points(
-                            Points::new(format!("Cluster {}", k + 1), PlotPoints::new(series))
-                                .color(color(k))
-                                .radius(1.5),
-                        );
-                    }
-                });
-            ui.weak(format!(
-                "{} customers sampled of {}",
-                format_count(pts.len() as i64),
-                format_count(c.labels.len() as i64)
-            ));
-        }
+        let pts = discover::scatter(&c, x, y);
+        Plot::new("discover_scatter")
+            .height(260.0)
+            .legend(Legend::default())
+            .x_axis_label(label(x))
+            .y_axis_label(label(y))
+            .show(ui, |plot| {
+                for k in 0..c.k {
+                    let series: Vec<[f64; 2]> = pts
+                        .iter()
+                        .filter(|p| p.2 as usize == k)
+                        .map(|p| [p.0, p.1])
+                        .collect();
+                    plot.points(
+                        Points::new(format!("Cluster {}", k + 1), PlotPoints::new(series))
+                            .color(color(k))
+                            .radius(1.5),
+                    );
+                }
+            });
+        ui.weak(format!(
+            "{} customers sampled of {}",
+            format_count(pts.len() as i64),
+            format_count(c.labels.len() as i64)
+        ));
     }
 }
