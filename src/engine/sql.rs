@@ -7,8 +7,6 @@
 //! Identifiers come only from the workspace schema and are always quoted.
 //! Every condition is two-valued (never NULL), so NOT means what it says.
 
-use std::fmt::Write as _;
-
 use super::resolve::{EventProperty, NumTest, RFilter, RKind, RNode, RWindow, ValueTest};
 use super::rule::{Aggregate, Combine, TraitKind};
 use super::traits::{ENGAGEMENT, rfm_segment};
@@ -22,16 +20,42 @@ pub enum Dialect {
     Sqlite,
     Postgres,
     DuckDb,
+    /// Spark SQL, as Databricks runs it.
+    Spark,
+    BigQuery,
+    Snowflake,
 }
 
 impl Dialect {
-    pub const ALL: [Dialect; 3] = [Dialect::Sqlite, Dialect::Postgres, Dialect::DuckDb];
+    pub const ALL: [Dialect; 6] = [
+        Dialect::Sqlite,
+        Dialect::Postgres,
+        Dialect::DuckDb,
+        Dialect::Spark,
+        Dialect::BigQuery,
+        Dialect::Snowflake,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Dialect::Sqlite => "SQLite",
             Dialect::Postgres => "PostgreSQL",
             Dialect::DuckDb => "DuckDB",
+            Dialect::Spark => "Spark SQL",
+            Dialect::BigQuery => "BigQuery",
+            Dialect::Snowflake => "Snowflake",
+        }
+    }
+
+    /// The name `--dialect` takes.
+    pub fn key(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Postgres => "postgres",
+            Dialect::DuckDb => "duckdb",
+            Dialect::Spark => "spark",
+            Dialect::BigQuery => "bigquery",
+            Dialect::Snowflake => "snowflake",
         }
     }
 
@@ -40,13 +64,67 @@ impl Dialect {
             "sqlite" => Some(Dialect::Sqlite),
             "postgres" | "postgresql" | "pg" => Some(Dialect::Postgres),
             "duckdb" => Some(Dialect::DuckDb),
+            "spark" | "sparksql" | "spark-sql" | "databricks" => Some(Dialect::Spark),
+            "bigquery" | "bq" => Some(Dialect::BigQuery),
+            "snowflake" => Some(Dialect::Snowflake),
             _ => None,
         }
     }
 
-    /// Integer division.
-    fn idiv(self) -> &'static str {
-        if self == Dialect::DuckDb { "//" } else { "/" }
+    /// Identifiers: double quotes (SQL's own), backticks in Spark and
+    /// BigQuery.
+    pub fn quote_ident(self, name: &str) -> String {
+        match self {
+            Dialect::Spark => format!("`{}`", name.replace('`', "``")),
+            Dialect::BigQuery => format!("`{}`", name.replace('\\', "\\\\").replace('`', "\\`")),
+            _ => format!("\"{}\"", name.replace('"', "\"\"")),
+        }
+    }
+
+    /// A table name, `schema.table` quoted part by part.
+    pub fn quote_table(self, name: &str) -> String {
+        name.split('.')
+            .map(|part| self.quote_ident(part))
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    /// A value as a literal. Spark and BigQuery read backslash escapes in
+    /// string literals (and Spark joins `'a''b'` into `ab`), so there a
+    /// quote and a backslash are escaped with a backslash; elsewhere a
+    /// quote is doubled.
+    pub fn literal(self, v: &SqlValue) -> String {
+        match (self, v) {
+            (Dialect::Spark | Dialect::BigQuery, SqlValue::Text(s)) => {
+                let mut out = String::with_capacity(s.len() + 2);
+                out.push('\'');
+                for ch in s.chars() {
+                    match ch {
+                        '\\' => out.push_str("\\\\"),
+                        '\'' => out.push_str("\\'"),
+                        '\n' => out.push_str("\\n"),
+                        '\r' => out.push_str("\\r"),
+                        '\t' => out.push_str("\\t"),
+                        c => out.push(c),
+                    }
+                }
+                out.push('\'');
+                out
+            }
+            _ => v.literal(),
+        }
+    }
+
+    /// Integer division of two whole, non-negative numbers; `a` is a
+    /// column or parenthesized, `b` a number or a call.
+    fn idiv(self, a: &str, b: &str) -> String {
+        match self {
+            Dialect::Sqlite | Dialect::Postgres => format!("{a} / {b}"),
+            Dialect::DuckDb => format!("{a} // {b}"),
+            Dialect::Spark => format!("{a} div {b}"),
+            Dialect::BigQuery => format!("DIV({a}, {b})"),
+            Dialect::Snowflake => format!("FLOOR({a} / {b})"),
+        }
     }
 
     fn least(self) -> &'static str {
@@ -55,6 +133,129 @@ impl Dialect {
         } else {
             "least"
         }
+    }
+
+    /// Where `needle` starts in `hay` (1-based, 0 when absent), up to
+    /// where the needle's text goes: the returned pair wraps it.
+    fn position(self, hay: &str) -> (String, &'static str) {
+        match self {
+            Dialect::Sqlite | Dialect::Spark => (format!("instr({hay}, "), ")"),
+            Dialect::Postgres | Dialect::DuckDb | Dialect::BigQuery => {
+                (format!("strpos({hay}, "), ")")
+            }
+            // POSITION(needle, hay): the needle comes first.
+            Dialect::Snowflake => ("position(".to_string(), ""),
+        }
+    }
+
+    /// Bound-parameter placeholder `n` (1-based).
+    fn placeholder(self, n: usize) -> String {
+        match self {
+            Dialect::Sqlite => format!("?{n}"),
+            Dialect::Postgres | Dialect::DuckDb => format!("${n}"),
+            Dialect::Spark | Dialect::BigQuery | Dialect::Snowflake => "?".into(),
+        }
+    }
+}
+
+/// Where a warehouse keeps Prism's two tables: their names and their
+/// columns' names (`schema.table` allowed). Unnamed columns keep Prism's
+/// own name. Timestamps are whole seconds since 1970 (UTC), calendar dates
+/// `YYYY-MM-DD` text, as `prism export-schema` writes them.
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mapping {
+    #[serde(default)]
+    pub customers: TableMap,
+    #[serde(default)]
+    pub events: TableMap,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableMap {
+    #[serde(default)]
+    pub table: Option<String>,
+    #[serde(default)]
+    pub columns: std::collections::BTreeMap<String, String>,
+}
+
+/// The events table's columns a query reads.
+pub const EVENT_COLUMNS: [&str; 8] = [
+    "customer_id",
+    "name",
+    "time",
+    "value",
+    "product",
+    "category",
+    "campaign",
+    "properties",
+];
+
+impl Mapping {
+    /// Reads a mapping file (JSON); errors say where.
+    pub fn parse(text: &str) -> Result<Mapping, String> {
+        let de = &mut serde_json::Deserializer::from_str(text);
+        let m: Mapping = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            format!("at {path}: {}", e.into_inner())
+        })?;
+        for (what, t) in [("customers", &m.customers), ("events", &m.events)] {
+            if let Some(name) = &t.table
+                && (name.trim().is_empty() || name.split('.').any(|p| p.trim().is_empty()))
+            {
+                return Err(format!("{what}.table: {name:?} is not a table name"));
+            }
+            for (from, to) in &t.columns {
+                if to.trim().is_empty() {
+                    return Err(format!("{what}.columns.{from}: the column name is empty"));
+                }
+            }
+        }
+        if let Some(bad) = m
+            .events
+            .columns
+            .keys()
+            .find(|k| !EVENT_COLUMNS.contains(&k.as_str()))
+        {
+            return Err(format!(
+                "events.columns.{bad}: not an events column (those are {})",
+                EVENT_COLUMNS.join(", ")
+            ));
+        }
+        if !m.customers.columns.contains_key("id") && m.customers.columns.is_empty() {
+            // Nothing renamed: fine.
+        }
+        Ok(m)
+    }
+
+    /// Customer fields the mapping renames that `known` does not have.
+    pub fn unknown_customer_columns<'a>(&'a self, known: &[&str]) -> Vec<&'a str> {
+        self.customers
+            .columns
+            .keys()
+            .map(String::as_str)
+            .filter(|k| *k != "id" && !known.contains(k))
+            .collect()
+    }
+
+    fn customers_table(&self) -> &str {
+        self.customers.table.as_deref().unwrap_or("customers")
+    }
+
+    fn events_table(&self) -> &str {
+        self.events.table.as_deref().unwrap_or("events")
+    }
+
+    fn customer_column<'a>(&'a self, field: &'a str) -> &'a str {
+        self.customers
+            .columns
+            .get(field)
+            .map_or(field, String::as_str)
+    }
+
+    fn event_column<'a>(&'a self, col: &'a str) -> &'a str {
+        self.events.columns.get(col).map_or(col, String::as_str)
     }
 }
 
@@ -83,11 +284,16 @@ impl SqlQuery {
                 Piece::Param(v) => {
                     params.push(v.clone());
                     let n = params.len();
-                    match self.dialect {
-                        Dialect::Sqlite => write!(sql, "?{n}"),
-                        Dialect::Postgres | Dialect::DuckDb => write!(sql, "${n}"),
+                    sql.push_str(&self.dialect.placeholder(n));
+                    if self.dialect == Dialect::Postgres {
+                        // The type is stated: PostgreSQL would infer it from
+                        // the other side (an integer count for 1.5, say).
+                        sql.push_str(match v {
+                            SqlValue::Int(_) => "::bigint",
+                            SqlValue::Real(_) => "::double precision",
+                            SqlValue::Text(_) => "::text",
+                        });
                     }
-                    .expect("writing to a String");
                 }
             }
         }
@@ -104,20 +310,55 @@ impl SqlQuery {
         for p in &self.pieces {
             match p {
                 Piece::Sql(s) => sql.push_str(s),
-                Piece::Param(v) => sql.push_str(&v.literal()),
+                Piece::Param(v) => sql.push_str(&self.dialect.literal(v)),
             }
         }
         sql
     }
 }
 
-struct Builder {
+struct Builder<'m> {
     dialect: Dialect,
     as_of: i64,
+    names: &'m Mapping,
     pieces: Vec<Piece>,
 }
 
-impl Builder {
+impl<'m> Builder<'m> {
+    /// An empty builder for a sub-expression, same dialect and names.
+    fn sub(&self) -> Builder<'m> {
+        Builder {
+            dialect: self.dialect,
+            as_of: self.as_of,
+            names: self.names,
+            pieces: Vec::new(),
+        }
+    }
+
+    /// `c.<column of customer field>`.
+    fn c(&self, field: &str) -> String {
+        format!(
+            "c.{}",
+            self.dialect.quote_ident(self.names.customer_column(field))
+        )
+    }
+
+    /// `e.<events column>`.
+    fn e(&self, col: &str) -> String {
+        format!(
+            "e.{}",
+            self.dialect.quote_ident(self.names.event_column(col))
+        )
+    }
+
+    fn customers(&self) -> String {
+        self.dialect.quote_table(self.names.customers_table())
+    }
+
+    fn events(&self) -> String {
+        self.dialect.quote_table(self.names.events_table())
+    }
+
     fn sql(&mut self, s: &str) {
         if let Some(Piece::Sql(last)) = self.pieces.last_mut() {
             last.push_str(s);
@@ -143,10 +384,6 @@ impl Builder {
     }
 }
 
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 /// Whether the tree (with referenced segments and scores) uses RFM traits.
 /// The purchase event of the first RFM trait in the tree, if any uses RFM.
 fn uses_rfm(node: &RNode) -> Option<&str> {
@@ -167,24 +404,33 @@ fn uses_rfm(node: &RNode) -> Option<&str> {
     }
 }
 
-/// Compiles `root` as of `as_of` to a query returning customer ids.
+/// Compiles `root` as of `as_of` to a query returning customer ids, on
+/// Prism's own table and column names.
 pub fn compile(root: &RNode, as_of: i64, dialect: Dialect) -> SqlQuery {
+    compile_mapped(root, as_of, dialect, &Mapping::default())
+}
+
+/// Compiles `root` as of `as_of` to a query returning customer ids, on the
+/// tables and columns `names` gives.
+pub fn compile_mapped(root: &RNode, as_of: i64, dialect: Dialect, names: &Mapping) -> SqlQuery {
     let mut b = Builder {
         dialect,
         as_of,
+        names,
         pieces: Vec::new(),
     };
     let rfm = uses_rfm(root);
     if let Some(purchase) = rfm {
         rfm_ctes(&mut b, purchase);
     }
-    b.sql("SELECT c.\"id\"\nFROM \"customers\" AS c\n");
+    let (id, customers) = (b.c("id"), b.customers());
+    b.sql(&format!("SELECT {id}\nFROM {customers} AS c\n"));
     if rfm.is_some() {
-        b.sql("LEFT JOIN rfm ON rfm.customer_id = c.\"id\"\n");
+        b.sql(&format!("LEFT JOIN rfm ON rfm.customer_id = {id}\n"));
     }
     b.sql("WHERE ");
     node(&mut b, root, 1);
-    b.sql("\nORDER BY c.\"id\"");
+    b.sql(&format!("\nORDER BY {id}"));
     SqlQuery {
         dialect,
         as_of,
@@ -228,7 +474,7 @@ fn node(b: &mut Builder, n: &RNode, depth: usize) {
         }
         RKind::Profile { field, test } => {
             b.sql("(");
-            let col = format!("c.{}", quote_ident(&field.name));
+            let col = b.c(&field.name);
             match field.field_type {
                 FieldType::Text => text_test(b, &col, test),
                 FieldType::Number | FieldType::Bool => num_value_test(b, &col, test),
@@ -261,11 +507,7 @@ fn node(b: &mut Builder, n: &RNode, depth: usize) {
             b.sql("(");
             match (kind, score) {
                 (_, Some((_, rules))) => {
-                    let mut expr = Builder {
-                        dialect: b.dialect,
-                        as_of: b.as_of,
-                        pieces: Vec::new(),
-                    };
+                    let mut expr = b.sub();
                     expr.sql("(0");
                     for (points, cond) in rules {
                         expr.sql(" + CASE WHEN ");
@@ -278,11 +520,7 @@ fn node(b: &mut Builder, n: &RNode, depth: usize) {
                     value_test_on_expr(b, expr.pieces, test);
                 }
                 (TraitKind::EngagementScore, None) => {
-                    let mut expr = Builder {
-                        dialect: b.dialect,
-                        as_of: b.as_of,
-                        pieces: Vec::new(),
-                    };
+                    let mut expr = b.sub();
                     let least = b.dialect.least();
                     expr.sql(&format!("{least}(100, 0"));
                     for (event, days, points) in ENGAGEMENT {
@@ -415,17 +653,18 @@ fn text_test(b: &mut Builder, col: &str, test: &ValueTest) {
             b.text(s);
         }
         ValueTest::Contains(s) | ValueTest::StartsWith(s) => {
-            let f = if b.dialect == Dialect::Sqlite {
-                "instr"
-            } else {
-                "strpos"
-            };
-            b.sql(&format!("{guard}{f}({lower}, "));
+            let (open, close) = b.dialect.position(&lower);
+            b.sql(&format!("{guard}{open}"));
             b.text(s);
-            b.sql(if matches!(test, ValueTest::Contains(_)) {
-                ") > 0"
+            if b.dialect == Dialect::Snowflake {
+                b.sql(&format!(", {lower})"));
             } else {
-                ") = 1"
+                b.sql(close);
+            }
+            b.sql(if matches!(test, ValueTest::Contains(_)) {
+                " > 0"
+            } else {
+                " = 1"
             });
         }
         ValueTest::EndsWith(s) => {
@@ -449,15 +688,35 @@ fn text_test(b: &mut Builder, col: &str, test: &ValueTest) {
             b.sql(")");
         }
         ValueTest::Regex(p, _) => {
-            match b.dialect {
-                Dialect::Sqlite => b.sql(&format!("{guard}{col} REGEXP ")),
-                Dialect::Postgres => b.sql(&format!("{guard}{col} ~ ")),
-                Dialect::DuckDb => b.sql(&format!("{guard}regexp_matches({col}, ")),
-            }
+            let close = match b.dialect {
+                Dialect::Sqlite => {
+                    b.sql(&format!("{guard}{col} REGEXP "));
+                    ""
+                }
+                Dialect::Postgres => {
+                    b.sql(&format!("{guard}{col} ~ "));
+                    ""
+                }
+                Dialect::Spark => {
+                    b.sql(&format!("{guard}{col} RLIKE "));
+                    ""
+                }
+                Dialect::DuckDb => {
+                    b.sql(&format!("{guard}regexp_matches({col}, "));
+                    ")"
+                }
+                Dialect::BigQuery => {
+                    b.sql(&format!("{guard}REGEXP_CONTAINS({col}, "));
+                    ")"
+                }
+                // REGEXP_LIKE must match the whole text; REGEXP_INSTR finds.
+                Dialect::Snowflake => {
+                    b.sql(&format!("{guard}REGEXP_INSTR({col}, "));
+                    ") > 0"
+                }
+            };
             b.text(p);
-            if b.dialect == Dialect::DuckDb {
-                b.sql(")");
-            }
+            b.sql(close);
         }
         _ => b.sql("FALSE"),
     }
@@ -518,36 +777,45 @@ fn event_subquery(
     aggregate: Aggregate,
     window: &RWindow,
 ) {
-    let idiv = b.dialect.idiv();
+    let (value, time) = (b.e("value"), b.e("time"));
     b.sql("(SELECT ");
     match aggregate {
         Aggregate::Count => b.sql("count(*)"),
-        Aggregate::Sum => b.sql("COALESCE(sum(e.\"value\"), 0)"),
-        Aggregate::Average => b.sql("avg(e.\"value\")"),
-        Aggregate::Min => b.sql("min(e.\"value\")"),
-        Aggregate::Max => b.sql("max(e.\"value\")"),
-        Aggregate::DistinctDays => b.sql(&format!("count(DISTINCT e.\"time\" {idiv} 86400)")),
+        Aggregate::Sum => b.sql(&format!("COALESCE(sum({value}), 0)")),
+        Aggregate::Average => b.sql(&format!("avg({value})")),
+        Aggregate::Min => b.sql(&format!("min({value})")),
+        Aggregate::Max => b.sql(&format!("max({value})")),
+        Aggregate::DistinctDays => {
+            let day = b.dialect.idiv(&time, "86400");
+            b.sql(&format!("count(DISTINCT {day})"));
+        }
         Aggregate::DaysSinceLast => {
             b.sql("(");
             b.int(b.as_of);
-            b.sql(" - max(e.\"time\")) / 86400.0");
+            b.sql(&format!(" - max({time})) / 86400.0"));
         }
     }
-    b.sql(" FROM \"events\" AS e WHERE e.\"customer_id\" = c.\"id\" AND e.\"name\" = ");
+    let (events, who, id, name) = (b.events(), b.e("customer_id"), b.c("id"), b.e("name"));
+    b.sql(&format!(
+        " FROM {events} AS e WHERE {who} = {id} AND {name} = "
+    ));
     b.text(event);
     let (lo, hi) = window.range(b.as_of);
     if lo != i64::MIN {
-        b.sql(" AND e.\"time\" >= ");
+        b.sql(&format!(" AND {time} >= "));
         b.int(lo);
     }
-    b.sql(" AND e.\"time\" < ");
+    b.sql(&format!(" AND {time} < "));
     b.int(hi);
     for f in filters {
         b.sql(" AND (");
         match &f.property {
-            EventProperty::Value => num_value_test(b, "e.\"value\"", &f.test),
+            EventProperty::Value => num_value_test(b, &value, &f.test),
             EventProperty::Extra(key) => extra_test(b, key, &f.test),
-            p => text_test(b, &format!("e.{}", quote_ident(&p.name())), &f.test),
+            p => {
+                let col = b.e(&p.name());
+                text_test(b, &col, &f.test)
+            }
         }
         b.sql(")");
     }
@@ -559,27 +827,58 @@ fn event_subquery(
 /// string or a number is there.
 fn extra_test(b: &mut Builder, key: &str, test: &ValueTest) {
     let numeric = matches!(test, ValueTest::Num(_) | ValueTest::NumIn(_));
+    let p = b.e("properties");
+    // The JSON type of the value, its text (strings) and its number.
     let (ty, types_text, types_num, text_val, num_val) = match b.dialect {
         Dialect::Sqlite => (
-            format!("json_type(e.\"properties\", '$.{key}')"),
+            format!("json_type({p}, '$.{key}')"),
             "('text')",
             "('integer', 'real')",
-            format!("json_extract(e.\"properties\", '$.{key}')"),
-            format!("json_extract(e.\"properties\", '$.{key}')"),
+            format!("json_extract({p}, '$.{key}')"),
+            format!("json_extract({p}, '$.{key}')"),
         ),
         Dialect::Postgres => (
-            format!("jsonb_typeof(e.\"properties\"::jsonb -> '{key}')"),
+            format!("jsonb_typeof({p}::jsonb -> '{key}')"),
             "('string')",
             "('number')",
-            format!("(e.\"properties\"::jsonb ->> '{key}')"),
-            format!("(e.\"properties\"::jsonb ->> '{key}')::double precision"),
+            format!("({p}::jsonb ->> '{key}')"),
+            format!("({p}::jsonb ->> '{key}')::double precision"),
         ),
         Dialect::DuckDb => (
-            format!("json_type(e.\"properties\", '$.{key}')"),
+            format!("json_type({p}, '$.{key}')"),
             "('VARCHAR')",
             "('BIGINT', 'UBIGINT', 'DOUBLE')",
-            format!("json_extract_string(e.\"properties\", '$.{key}')"),
-            format!("CAST(json_extract(e.\"properties\", '$.{key}') AS DOUBLE)"),
+            format!("json_extract_string({p}, '$.{key}')"),
+            format!("CAST(json_extract({p}, '$.{key}') AS DOUBLE)"),
+        ),
+        // Spark 4's VARIANT: the type named by schema_of_variant.
+        Dialect::Spark => {
+            let v = format!("variant_get(try_parse_json({p}), '$.{key}')");
+            (
+                format!(
+                    "CASE WHEN schema_of_variant({v}) = 'STRING' THEN 'string' \
+                     WHEN schema_of_variant({v}) IN ('BIGINT', 'INT', 'SMALLINT', 'TINYINT', 'DOUBLE', 'FLOAT') \
+                     OR schema_of_variant({v}) LIKE 'DECIMAL%' THEN 'number' END"
+                ),
+                "('string')",
+                "('number')",
+                format!("try_variant_get(try_parse_json({p}), '$.{key}', 'string')"),
+                format!("try_variant_get(try_parse_json({p}), '$.{key}', 'double')"),
+            )
+        }
+        Dialect::BigQuery => (
+            format!("JSON_TYPE(JSON_QUERY(SAFE.PARSE_JSON({p}), '$.{key}'))"),
+            "('string')",
+            "('number')",
+            format!("JSON_VALUE({p}, '$.{key}')"),
+            format!("SAFE_CAST(JSON_VALUE({p}, '$.{key}') AS FLOAT64)"),
+        ),
+        Dialect::Snowflake => (
+            format!("TYPEOF(GET_PATH(TRY_PARSE_JSON({p}), '{key}'))"),
+            "('VARCHAR')",
+            "('INTEGER', 'DOUBLE', 'DECIMAL')",
+            format!("GET_PATH(TRY_PARSE_JSON({p}), '{key}')::string"),
+            format!("GET_PATH(TRY_PARSE_JSON({p}), '{key}')::float"),
         ),
     };
     match test {
@@ -620,24 +919,33 @@ fn extra_test(b: &mut Builder, key: &str, test: &ValueTest) {
 }
 
 fn rfm_ctes(b: &mut Builder, purchase: &str) {
-    let idiv = b.dialect.idiv();
+    let d = b.dialect;
+    let (time, value) = (b.e("time"), b.e("value"));
     let orders = |b: &mut Builder, select: &str| {
-        b.sql(&format!("(SELECT {select} FROM \"events\" AS e WHERE e.\"customer_id\" = c.\"id\" AND e.\"name\" = "));
+        let (events, who, id, name) = (b.events(), b.e("customer_id"), b.c("id"), b.e("name"));
+        b.sql(&format!(
+            "(SELECT {select} FROM {events} AS e WHERE {who} = {id} AND {name} = "
+        ));
         b.text(purchase);
-        b.sql(" AND e.\"time\" < ");
+        b.sql(&format!(" AND {time} < "));
         b.int(b.as_of);
         b.sql(")");
     };
-    b.sql("WITH rfm_base AS (\n  SELECT c.\"id\" AS customer_id,\n    ");
-    orders(b, "max(e.\"time\")");
+    let (id, customers) = (b.c("id"), b.customers());
+    b.sql(&format!(
+        "WITH rfm_base AS (\n  SELECT {id} AS customer_id,\n    "
+    ));
+    orders(b, &format!("max({time})"));
     b.sql(" AS last_order,\n    ");
     orders(b, "count(*)");
     b.sql(" AS frequency,\n    ");
-    orders(b, "COALESCE(sum(e.\"value\"), 0)");
-    b.sql(" AS monetary\n  FROM \"customers\" AS c\n),\nrfm_buyers AS (\n  SELECT customer_id, (");
-    b.int(b.as_of);
+    orders(b, &format!("COALESCE(sum({value}), 0)"));
     b.sql(&format!(
-        " - last_order) {idiv} 86400 AS recency_days, frequency, monetary\n  FROM rfm_base WHERE last_order IS NOT NULL\n),\n"
+        " AS monetary\n  FROM {customers} AS c\n),\nrfm_buyers AS (\n  SELECT customer_id, "
+    ));
+    let recency = d.idiv(&format!("({} - last_order)", b.as_of), "86400");
+    b.sql(&format!(
+        "{recency} AS recency_days, frequency, monetary\n  FROM rfm_base WHERE last_order IS NOT NULL\n),\n"
     ));
     b.sql("rfm_scored AS (\n  SELECT customer_id, recency_days, frequency, monetary,\n");
     for (name, order) in [
@@ -645,9 +953,11 @@ fn rfm_ctes(b: &mut Builder, purchase: &str) {
         ("f_score", "frequency"),
         ("m_score", "monetary"),
     ] {
-        b.sql(&format!(
-            "    (5 * count(*) OVER (ORDER BY {order}) + count(*) OVER () - 1) {idiv} count(*) OVER () AS {name},\n"
-        ));
+        let score = d.idiv(
+            &format!("(5 * count(*) OVER (ORDER BY {order}) + count(*) OVER () - 1)"),
+            "count(*) OVER ()",
+        );
+        b.sql(&format!("    {score} AS {name},\n"));
     }
     b.sql("    0 AS unused\n  FROM rfm_buyers\n),\nrfm AS (\n  SELECT customer_id, recency_days, frequency, monetary, r_score, f_score, m_score,\n    CASE");
     // The grid, spelled out cell by cell from the same function the engine uses.
@@ -667,9 +977,9 @@ fn rfm_ctes(b: &mut Builder, purchase: &str) {
             .map(|(r, f)| format!("(r_score = {r} AND f_score = {f})"))
             .collect();
         b.sql(&format!(
-            "\n      WHEN {} THEN '{}'",
+            "\n      WHEN {} THEN {}",
             conds.join(" OR "),
-            name.replace('\'', "''")
+            d.literal(&SqlValue::Text(name.to_string()))
         ));
     }
     b.sql("\n    END AS segment\n  FROM rfm_scored\n)\n");
@@ -688,7 +998,16 @@ mod tests {
         assert_eq!(SqlValue::Real(3.0).literal(), "3.0");
         assert_eq!(SqlValue::Real(0.1).literal(), "0.1");
         assert_eq!(SqlValue::Int(-5).literal(), "-5");
-        assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(Dialect::Postgres.quote_ident("a\"b"), "\"a\"\"b\"");
+        assert_eq!(Dialect::Spark.quote_ident("a`b"), "`a``b`");
+        assert_eq!(
+            Dialect::Spark.literal(&SqlValue::Text("it's \\d".into())),
+            "'it\\'s \\\\d'"
+        );
+        assert_eq!(
+            Dialect::Snowflake.quote_table("crm.contacts"),
+            "\"crm\".\"contacts\""
+        );
     }
 
     #[test]
