@@ -18,3 +18,4 @@ pub mod progress;
 pub mod sample;
 pub mod store;
 pub mod ui;
+pub mod warehouse;

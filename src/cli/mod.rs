@@ -8,6 +8,7 @@ mod email;
 mod perf;
 mod segments;
 mod snapshot;
+mod warehouse;
 
 pub use segments::RuleSource;
 
@@ -154,6 +155,9 @@ pub enum Command {
         as_of: Option<String>,
         #[arg(long)]
         tree: bool,
+        /// Count on the workspace's database (`prism source set`), as SQL.
+        #[arg(long)]
+        on_source: bool,
     },
     /// Write a segment's members to a CSV file.
     Members {
@@ -192,7 +196,8 @@ pub enum Command {
         #[arg(long)]
         customer: String,
     },
-    /// Print a segment as SQL to run in your warehouse.
+    /// Print a segment as SQL to run in your warehouse: sqlite,
+    /// postgres, duckdb, spark (Databricks), bigquery or snowflake.
     Sql {
         workspace: PathBuf,
         #[command(flatten)]
@@ -201,6 +206,26 @@ pub enum Command {
         as_of: Option<String>,
         #[arg(long, default_value = "sqlite")]
         dialect: String,
+        /// Your table and column names (JSON: {"customers": {"table": …,
+        /// "columns": {"id": …}}, "events": {…}}).
+        #[arg(long)]
+        mapping: Option<PathBuf>,
+    },
+    /// Write the workspace for a warehouse: schema.sql (the tables),
+    /// customers.csv and events.csv, and load.sql (what loads them).
+    ExportSchema {
+        workspace: PathBuf,
+        #[arg(long)]
+        dialect: String,
+        /// The folder to write into (created).
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Where segments can run besides the local engine: a PostgreSQL
+    /// database.
+    Source {
+        #[command(subcommand)]
+        command: warehouse::SourceCommand,
     },
     /// Which groups are in the data: clusters with their silhouette
     /// scores, descriptions and, for one of them, a rule that finds it.
@@ -386,6 +411,14 @@ fn run_command(command: Command) -> ExitCode {
             source,
             as_of,
             tree,
+            on_source: true,
+        } => warehouse::count_on_source(&workspace, &source, as_of, tree),
+        Command::Count {
+            workspace,
+            source,
+            as_of,
+            tree,
+            on_source: false,
         } => segments::count(&workspace, &source, as_of, tree),
         Command::Members {
             workspace,
@@ -419,7 +452,14 @@ fn run_command(command: Command) -> ExitCode {
             source,
             as_of,
             dialect,
-        } => segments::sql(&workspace, &source, as_of, &dialect),
+            mapping,
+        } => warehouse::sql(&workspace, &source, as_of, &dialect, mapping.as_deref()),
+        Command::ExportSchema {
+            workspace,
+            dialect,
+            out,
+        } => warehouse::export(&workspace, &dialect, &out),
+        Command::Source { command } => warehouse::source(command),
         Command::Segment { command } => segments::segment(command),
         Command::Discover { command } => discover(command),
         Command::Score { command } => segments::score(command),

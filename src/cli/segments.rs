@@ -12,7 +12,6 @@ use crate::app::segments::ops;
 use crate::engine::explain::node_label;
 use crate::engine::members::SortBy;
 use crate::engine::resolve::{parse_score_model, resolve_score};
-use crate::engine::sql::{Dialect, compile};
 use crate::engine::{Engine, EngineError, RNode, Rule, Schema, parse_rule, resolve, schema_of};
 use crate::model::SegmentRecord;
 use crate::store::{Store, StoreError};
@@ -317,25 +316,6 @@ pub fn explain(
     let i = engine.data.index_of(id).unwrap_or(0);
     println!("{}", engine.customer_summary(i));
     print!("{}", ex.to_text());
-    Ok(())
-}
-
-pub fn sql(
-    workspace: &Path,
-    source: &RuleSource,
-    as_of: Option<String>,
-    dialect: &str,
-) -> Result<(), CliError> {
-    let as_of = parse_as_of_or_now(as_of)?;
-    let dialect = Dialect::parse(dialect).ok_or_else(|| {
-        CliError::new(
-            2,
-            format!("--dialect {dialect:?}: use sqlite, postgres or duckdb"),
-        )
-    })?;
-    let store = Store::open_read_only(workspace)?;
-    let (_, node, _) = load_rule(&store, source)?;
-    println!("{};", compile(&node, as_of, dialect).inline());
     Ok(())
 }
 

@@ -383,6 +383,13 @@ impl Store {
         Ok(())
     }
 
+    pub fn delete_meta(&self, key: &str) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM workspace_meta WHERE key = ?1", [key])
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
     /// Runs `f` as one transaction: everything it writes commits together,
     /// or (on an error) nothing does.
     pub fn transaction<T, E: From<StoreError>>(

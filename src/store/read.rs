@@ -613,3 +613,45 @@ pub struct PersonEvidence {
     pub birth_date: Option<String>,
     pub phone: Option<String>,
 }
+
+impl Store {
+    /// Calls `f` with every row of `table` (`customers` or `events`), the
+    /// named columns as text (`None` for NULL; numbers as Rust writes them,
+    /// whole numbers without a point), in id order. Column names come from
+    /// the workspace's schema, never from a user's text.
+    pub fn for_each_row_as_text<E: From<super::StoreError>>(
+        &self,
+        table: &str,
+        columns: &[&str],
+        mut f: impl FnMut(&[Option<String>]) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        if !matches!(table, "customers" | "events")
+            || columns
+                .iter()
+                .any(|c| c.is_empty() || !c.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+        {
+            return Err(E::from(super::StoreError::Invalid(format!(
+                "cannot read {table}({})",
+                columns.join(", ")
+            ))));
+        }
+        let sql = format!("SELECT {} FROM {table} ORDER BY id", columns.join(", "));
+        let mut stmt = self.conn.prepare(&sql).map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        let mut out: Vec<Option<String>> = vec![None; columns.len()];
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            for (k, cell) in out.iter_mut().enumerate() {
+                *cell = match row.get_ref(k).map_err(|e| self.err(e))? {
+                    ValueRef::Null => None,
+                    ValueRef::Integer(n) => Some(n.to_string()),
+                    ValueRef::Real(x) => Some(format!("{x}")),
+                    ValueRef::Text(t) | ValueRef::Blob(t) => {
+                        Some(String::from_utf8_lossy(t).into_owned())
+                    }
+                };
+            }
+            f(&out)?;
+        }
+        Ok(())
+    }
+}

@@ -25,3 +25,4 @@ mod ui_preview;
 mod ui_privacy;
 mod ui_segments;
 mod ui_shell;
+mod warehouse;

@@ -330,3 +330,76 @@ pub fn write_members_csv_to(
     }
     w.flush()
 }
+
+/// Writes a segment's SQL to `path`, whole or not at all.
+pub fn write_sql(path: &std::path::Path, sql: &str) -> Result<String, AppError> {
+    let tmp = path.with_extension("sql.part");
+    std::fs::write(&tmp, sql)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            AppError::Invalid(format!("{}: {e}", path.display()))
+        })?;
+    Ok(path.display().to_string())
+}
+
+/// A rule counted by the workspace's database.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SourceCount {
+    /// Where: `PostgreSQL user@host:port/db`.
+    pub source: String,
+    /// `(depth, label, count)` of every node, the root first.
+    pub nodes: Vec<(usize, String, u64)>,
+    /// The root's query, in milliseconds.
+    pub millis: f64,
+}
+
+/// `node` counted by the workspace's PostgreSQL source as of `as_of`, at
+/// every node. The tables are checked first, so a missing one is named
+/// rather than failing a query.
+pub fn count_on_source(
+    workspace: &std::path::Path,
+    node: &crate::engine::resolve::RNode,
+    as_of: i64,
+    progress: &dyn crate::progress::Progress,
+) -> Result<SourceCount, AppError> {
+    use crate::warehouse::postgres::Source;
+    let fail = |e: crate::warehouse::WarehouseError| AppError::Invalid(e.to_string());
+    let store = Store::open_read_only(workspace)?;
+    let source = Source::of_workspace(&store)
+        .map_err(fail)?
+        .ok_or_else(|| AppError::Invalid("this workspace has no source".into()))?;
+    progress.report(0.0, &format!("connecting to {}", source.describe()));
+    let mut client = source.connect().map_err(fail)?;
+    let fields = crate::warehouse::fields_used(node);
+    let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+    source.check_tables(&mut client, &fields).map_err(fail)?;
+    let mut nodes = Vec::new();
+    let mut stack = vec![(0usize, node)];
+    let mut millis = 0.0;
+    let total = {
+        let mut n = 0;
+        node.walk(&mut |_| n += 1);
+        n as f32
+    };
+    while let Some((depth, n)) = stack.pop() {
+        if progress.is_cancelled() {
+            return Err(AppError::Invalid("cancelled".into()));
+        }
+        progress.report(nodes.len() as f32 / total, "counting on PostgreSQL");
+        let started = std::time::Instant::now();
+        let count = source.count(&mut client, n, as_of).map_err(fail)?;
+        if nodes.is_empty() {
+            millis = started.elapsed().as_secs_f64() * 1e3;
+        }
+        nodes.push((depth, crate::engine::explain::node_label(n), count));
+        if let crate::engine::resolve::RKind::Group { children, .. } = &n.kind {
+            stack.extend(children.iter().rev().map(|c| (depth + 1, c)));
+        }
+    }
+    Ok(SourceCount {
+        source: source.describe(),
+        nodes,
+        millis,
+    })
+}

@@ -11,6 +11,7 @@ mod engine;
 mod import;
 mod perf;
 mod render;
+mod warehouse;
 
 use super::CliError;
 use crate::app::workspace::{data_dir, ensure_sample_workspace, sample_workspace_path};
@@ -117,6 +118,28 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1_000_000)]
         customers: u64,
     },
+    /// Each saved segment counted by the in-app engine (cold), PostgreSQL
+    /// and Spark SQL (local mode) on the same data; counts must agree.
+    Warehouse {
+        /// The workspace; the generated 1M-customer one by default.
+        #[arg(long)]
+        workspace: Option<PathBuf>,
+        #[arg(long, default_value_t = 1_000_000)]
+        customers: u64,
+        /// A PostgreSQL connection string (password from PRISM_PG_PASSWORD);
+        /// the workspace is loaded into schema `prism_bench`, then dropped.
+        #[arg(long)]
+        postgres: Option<String>,
+        /// Spark SQL through python3's pyspark, local mode on two threads.
+        #[arg(long)]
+        spark: bool,
+        /// Counts per segment and engine (the median is printed).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Where the CSV export goes.
+        #[arg(long, default_value = "bench-data/warehouse")]
+        dir: PathBuf,
+    },
     /// Every customer's email: renders per second per core for each starter
     /// template (context included), linting and exporting everyone.
     Render {
@@ -170,6 +193,20 @@ pub fn run(what: BenchCommand) -> Result<(), CliError> {
             workspace,
             customers,
         } => discover(&given_or_bench_workspace(workspace, customers)?),
+        BenchCommand::Warehouse {
+            workspace,
+            customers,
+            postgres,
+            spark,
+            runs,
+            dir,
+        } => warehouse::run(
+            &given_or_bench_workspace(workspace, customers)?,
+            postgres,
+            spark,
+            runs,
+            dir,
+        ),
     }
 }
 

@@ -1,0 +1,238 @@
+//! `prism sql`, `prism export-schema`, `prism source`: segments where the
+//! data lives.
+
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
+
+use super::segments::{RuleSource, load_rule};
+use super::{CliError, TermProgress, parse_as_of_or_now};
+use crate::engine::resolve::{RKind, RNode};
+use crate::engine::sql::{Dialect, Mapping, compile_mapped};
+use crate::store::Store;
+use crate::warehouse::postgres::Source;
+use crate::warehouse::{WarehouseError, export_schema, fields_used};
+
+impl From<WarehouseError> for CliError {
+    fn from(e: WarehouseError) -> CliError {
+        let code = match e {
+            WarehouseError::Database(_) => 3,
+            _ => 2,
+        };
+        CliError::new(code, e.to_string())
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SourceCommand {
+    /// Run this workspace's segments on a PostgreSQL database: a
+    /// connection string without a password (the password comes from
+    /// PRISM_PG_PASSWORD or PGPASSWORD), checked before it is kept.
+    Set {
+        workspace: PathBuf,
+        /// `postgresql://user@host:5432/db` or `host=… user=… dbname=…`.
+        url: String,
+        /// Table and column names (JSON), when they are not Prism's.
+        #[arg(long)]
+        mapping: Option<PathBuf>,
+    },
+    /// Print the workspace's source.
+    Show { workspace: PathBuf },
+    /// Connect and check the tables and columns are there.
+    Check { workspace: PathBuf },
+    /// Forget the source: segments run on the local engine only.
+    Clear { workspace: PathBuf },
+}
+
+pub fn dialect_arg(dialect: &str) -> Result<Dialect, CliError> {
+    Dialect::parse(dialect).ok_or_else(|| {
+        let names: Vec<&str> = Dialect::ALL.iter().map(|d| d.key()).collect();
+        CliError::new(
+            2,
+            format!("--dialect {dialect:?}: use one of {}", names.join(", ")),
+        )
+    })
+}
+
+pub fn read_mapping(path: &Path) -> Result<Mapping, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::new(2, format!("{}: {e}", path.display())))?;
+    Mapping::parse(&text).map_err(|e| CliError::new(2, format!("{}: {e}", path.display())))
+}
+
+/// Customer fields a mapping renames that the workspace does not have.
+fn check_mapping(store: &Store, mapping: &Mapping) -> Result<(), CliError> {
+    let schema = crate::engine::schema_of(store)?;
+    let known: Vec<&str> = schema.fields.iter().map(|f| f.name.as_str()).collect();
+    let unknown = mapping.unknown_customer_columns(&known);
+    if let Some(f) = unknown.first() {
+        return Err(CliError::new(
+            2,
+            format!("mapping customers.columns.{f}: the workspace has no field {f:?}"),
+        ));
+    }
+    Ok(())
+}
+
+pub fn sql(
+    workspace: &Path,
+    source: &RuleSource,
+    as_of: Option<String>,
+    dialect: &str,
+    mapping: Option<&Path>,
+) -> Result<(), CliError> {
+    let as_of = parse_as_of_or_now(as_of)?;
+    let dialect = dialect_arg(dialect)?;
+    let store = Store::open_read_only(workspace)?;
+    let mapping = match mapping {
+        Some(p) => read_mapping(p)?,
+        None => Mapping::default(),
+    };
+    check_mapping(&store, &mapping)?;
+    let (_, node, _) = load_rule(&store, source)?;
+    println!(
+        "{};",
+        compile_mapped(&node, as_of, dialect, &mapping).inline()
+    );
+    Ok(())
+}
+
+pub fn export(workspace: &Path, dialect: &str, out: &Path) -> Result<(), CliError> {
+    let dialect = dialect_arg(dialect)?;
+    let store = Store::open_read_only(workspace)?;
+    let e = export_schema(&store, dialect, out, &TermProgress::new())?;
+    println!("dialect = {}", e.dialect.key());
+    println!("customers = {}", e.customers);
+    println!("events = {}", e.events);
+    println!("schema = {}", e.schema_sql.display());
+    println!("load = {}", e.load_sql.display());
+    Ok(())
+}
+
+pub fn source(cmd: SourceCommand) -> Result<(), CliError> {
+    match cmd {
+        SourceCommand::Set {
+            workspace,
+            url,
+            mapping,
+        } => {
+            let store = Store::open(&workspace)?;
+            let mapping = match mapping {
+                Some(p) => read_mapping(&p)?,
+                None => Mapping::default(),
+            };
+            check_mapping(&store, &mapping)?;
+            let source = Source::new(&url, mapping)?;
+            // Checked before it is kept: a wrong source never replaces a good one.
+            let mut client = source.connect()?;
+            let schema = crate::engine::schema_of(&store)?;
+            let fields: Vec<&str> = schema.fields.iter().map(|f| f.name.as_str()).collect();
+            source.check_tables(&mut client, &fields)?;
+            source.save(&store)?;
+            println!("source = {}", source.describe());
+            Ok(())
+        }
+        SourceCommand::Show { workspace } => {
+            let store = Store::open_read_only(&workspace)?;
+            match Source::of_workspace(&store)? {
+                Some(s) => {
+                    println!("source = {}", s.describe());
+                    println!("url = {}", s.url);
+                    println!(
+                        "mapping = {}",
+                        serde_json::to_string(&s.mapping).unwrap_or_default()
+                    );
+                }
+                None => println!("source = local"),
+            }
+            Ok(())
+        }
+        SourceCommand::Check { workspace } => {
+            let store = Store::open_read_only(&workspace)?;
+            let s = need_source(&store)?;
+            let mut client = s.connect()?;
+            let schema = crate::engine::schema_of(&store)?;
+            let fields: Vec<&str> = schema.fields.iter().map(|f| f.name.as_str()).collect();
+            s.check_tables(&mut client, &fields)?;
+            println!("source = {}", s.describe());
+            println!("tables = ok");
+            Ok(())
+        }
+        SourceCommand::Clear { workspace } => {
+            let store = Store::open(&workspace)?;
+            Source::clear(&store)?;
+            println!("source = local");
+            Ok(())
+        }
+    }
+}
+
+fn need_source(store: &Store) -> Result<Source, CliError> {
+    Source::of_workspace(store)?.ok_or_else(|| {
+        CliError::new(
+            2,
+            format!(
+                "{} has no source: set one with `prism source set`",
+                store.path().display()
+            ),
+        )
+    })
+}
+
+/// `prism count --on-source`: the count (and with `--tree` every node's)
+/// computed by the workspace's database.
+pub fn count_on_source(
+    workspace: &Path,
+    rule: &RuleSource,
+    as_of: Option<String>,
+    tree: bool,
+) -> Result<(), CliError> {
+    let as_of = parse_as_of_or_now(as_of)?;
+    let store = Store::open_read_only(workspace)?;
+    let (_, node, _) = load_rule(&store, rule)?;
+    let s = need_source(&store)?;
+    let mut client = s.connect()?;
+    let fields = fields_used(&node);
+    let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+    s.check_tables(&mut client, &fields)?;
+    let started = std::time::Instant::now();
+    let count = s.count(&mut client, &node, as_of)?;
+    println!("count = {count}");
+    println!("source = {}", s.describe());
+    println!("as_of = {}", crate::model::time::format_ts(as_of));
+    println!(
+        "count_time = {:.1} ms",
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    if tree {
+        println!();
+        let mut lines = Vec::new();
+        tree_counts(&s, &mut client, &node, as_of, 0, &mut lines)?;
+        for l in lines {
+            println!("{l}");
+        }
+    }
+    Ok(())
+}
+
+fn tree_counts(
+    s: &Source,
+    client: &mut postgres::Client,
+    node: &RNode,
+    as_of: i64,
+    depth: usize,
+    out: &mut Vec<String>,
+) -> Result<(), CliError> {
+    let n = s.count(client, node, as_of)?;
+    out.push(format!(
+        "{n:>10}  {}{}",
+        "  ".repeat(depth),
+        crate::engine::explain::node_label(node)
+    ));
+    if let RKind::Group { children, .. } = &node.kind {
+        for c in children {
+            tree_counts(s, client, c, as_of, depth + 1, out)?;
+        }
+    }
+    Ok(())
+}
