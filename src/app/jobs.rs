@@ -61,6 +61,11 @@ pub enum JobKey {
     PropensityFigures,
     SegmentVersions,
     SegmentCompare,
+    /// The SQL tab: a .sql file written, the workspace's database read or
+    /// asked for a count.
+    SqlExport,
+    WarehouseSource,
+    WarehouseCount,
     /// The Preview screen: the workspace's email side, one render per
     /// column, one segment lint per column, the editor's check, a save, a
     /// file written.

@@ -160,6 +160,7 @@ impl SegmentsScreen {
             },
             SegMsg::Compared(r) => s.history.diff = Some(r),
             SegMsg::Discover(m) => super::discover::DiscoverState::handle(s, m, ctx),
+            SegMsg::Sql(m) => super::sql::SqlState::handle(s, m, ctx),
             SegMsg::Exported(r) => match r {
                 Ok(path) => s.members.exported = Some(path),
                 Err(e) => ctx.error(e),

@@ -165,6 +165,7 @@ pub enum SegMsg {
     Compared(Result<VersionDiff, String>),
     Exported(Result<String, String>),
     Discover(discover::DiscoverMsg),
+    Sql(sql::SqlMsg),
 }
 
 #[derive(Default)]
@@ -191,7 +192,7 @@ pub struct SegmentsScreen {
     pub explain: explain::ExplainState,
     pub overlap: overlap::OverlapState,
     pub discover: discover::DiscoverState,
-    pub sql_dialect: crate::engine::sql::Dialect,
+    pub sql: sql::SqlState,
     pub history: history::HistoryState,
     pub confirm_delete: Option<i64>,
     pub renaming: Option<(i64, String)>,

@@ -1,34 +1,158 @@
-//! SQL tab: the rule as SQL in a chosen dialect, ready to copy.
+//! SQL tab: the rule as SQL in a chosen dialect, ready to copy or export;
+//! and, when the workspace has a PostgreSQL source, the rule counted there
+//! (every node, in the background).
 
-use super::SegmentsScreen;
+use super::{SegMsg, SegmentsScreen};
+use crate::app::jobs::JobKey;
 use crate::engine::sql::Dialect;
-use crate::ui::ctx::ScreenCtx;
+use crate::ui::ctx::{Msg, ScreenCtx};
+use crate::ui::data_screen::format_count;
 
-pub fn sql_tab_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, _ctx: &mut ScreenCtx<'_>) {
+#[derive(Default)]
+pub struct SqlState {
+    pub dialect: Dialect,
+    /// Where the last export went.
+    pub exported: Option<String>,
+    /// The workspace's source, once read: `None` is the local engine only.
+    pub source: Option<Result<Option<String>, String>>,
+    /// The last count on the source.
+    pub remote: Option<Result<RemoteCount, String>>,
+    pub running: bool,
+}
+
+/// The rule counted by the workspace's database, and by the local engine.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RemoteCount {
+    pub count: crate::app::segments::SourceCount,
+    /// The local engine's count for the same rule and time.
+    pub local: usize,
+}
+
+#[derive(Debug)]
+pub enum SqlMsg {
+    Exported(Result<String, String>),
+    Source(Result<Option<String>, String>),
+    Counted(Result<RemoteCount, String>),
+}
+
+impl SqlState {
+    pub fn handle(s: &mut SegmentsScreen, m: SqlMsg, ctx: &mut ScreenCtx<'_>) {
+        match m {
+            SqlMsg::Exported(Ok(path)) => s.sql.exported = Some(path),
+            SqlMsg::Exported(Err(e)) => ctx.error(e),
+            SqlMsg::Source(r) => s.sql.source = Some(r),
+            SqlMsg::Counted(r) => {
+                s.sql.running = false;
+                s.sql.remote = Some(r);
+            }
+        }
+    }
+}
+
+fn read_source(s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>) {
+    let Some(ws) = ctx.workspace_path() else {
+        return;
+    };
+    s.sql.source = Some(Ok(None));
+    ctx.jobs.spawn(
+        JobKey::WarehouseSource,
+        "Reading the workspace's source",
+        move |_| {
+            let r = crate::store::Store::open_read_only(&ws)
+                .map_err(|e| e.to_string())
+                .and_then(|store| {
+                    crate::warehouse::postgres::Source::of_workspace(&store)
+                        .map(|o| o.map(|src| src.describe()))
+                        .map_err(|e| e.to_string())
+                });
+            Msg::Segments(SegMsg::Sql(SqlMsg::Source(r)))
+        },
+    );
+}
+
+fn export(s: &SegmentsScreen, ctx: &mut ScreenCtx<'_>, sql: String) {
+    let name = s.draft().map_or("segment".to_string(), |d| d.name.clone());
+    let file_name = format!(
+        "{}.{}.sql",
+        name.replace(['/', '\\', ':'], "-"),
+        s.sql.dialect.key()
+    );
+    ctx.jobs
+        .spawn(JobKey::SqlExport, "Exporting SQL", move |_| {
+            let Some(path) = rfd::FileDialog::new()
+                .add_filter("SQL", &["sql"])
+                .set_file_name(&file_name)
+                .save_file()
+            else {
+                return Msg::Segments(SegMsg::Sql(SqlMsg::Exported(
+                    Err("Export cancelled".into()),
+                )));
+            };
+            let r = crate::app::segments::write_sql(&path, &sql).map_err(|e| e.to_string());
+            Msg::Segments(SegMsg::Sql(SqlMsg::Exported(r)))
+        });
+}
+
+fn count_on_source(s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>) {
+    let (Some(ws), Some((k, r))) = (ctx.workspace_path(), s.eval.result.clone()) else {
+        return;
+    };
+    if Some(k) != s.current {
+        return;
+    }
+    s.sql.running = true;
+    s.sql.remote = None;
+    let (node, as_of, local) = (r.node.clone(), r.evaluation.as_of, r.evaluation.count());
+    ctx.jobs.spawn(
+        JobKey::WarehouseCount,
+        "Counting on PostgreSQL",
+        move |progress| {
+            let r = crate::app::segments::count_on_source(&ws, &node, as_of, progress)
+                .map(|count| RemoteCount { count, local })
+                .map_err(|e| e.to_string());
+            Msg::Segments(SegMsg::Sql(SqlMsg::Counted(r)))
+        },
+    );
+}
+
+pub fn sql_tab_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>) {
+    if s.sql.source.is_none() {
+        read_source(s, ctx);
+    }
+    let sql = match &s.eval.result {
+        Some((k, r)) if Some(*k) == s.current => Some(r.sql(s.sql.dialect).to_string()),
+        _ => None,
+    };
     ui.horizontal(|ui| {
         egui::ComboBox::from_id_salt("sql_dialect")
-            .selected_text(s.sql_dialect.name())
+            .selected_text(s.sql.dialect.name())
             .show_ui(ui, |ui| {
                 for d in Dialect::ALL {
-                    ui.selectable_value(&mut s.sql_dialect, d, d.name());
+                    ui.selectable_value(&mut s.sql.dialect, d, d.name());
                 }
             })
             .response
             .accessible_name("SQL dialect");
-        let sql = match &s.eval.result {
-            Some((k, r)) if Some(*k) == s.current => Some(r.sql(s.sql_dialect).to_string()),
-            _ => None,
-        };
-        if let Some(sql) = &sql
-            && ui.button("Copy").on_hover_text("Copy the SQL").clicked()
-        {
-            ui.ctx().copy_text(sql.clone());
+        if let Some(sql) = &sql {
+            if ui.button("Copy").on_hover_text("Copy the SQL").clicked() {
+                ui.ctx().copy_text(sql.clone());
+            }
+            if ui
+                .button("Export SQL…")
+                .on_hover_text("Save the SQL to a .sql file")
+                .clicked()
+            {
+                export(s, ctx, format!("{sql};\n"));
+            }
         }
     });
+    if let Some(path) = &s.sql.exported {
+        ui.weak(format!("Saved to {path}"));
+    }
+    source_ui(ui, s, ctx, sql.is_some());
     ui.separator();
-    match &s.eval.result {
-        Some((k, r)) if Some(*k) == s.current => {
-            let text = r.sql(s.sql_dialect).to_string();
+    match sql {
+        Some(text) => {
             egui::ScrollArea::both().show(ui, |ui| {
                 ui.add(
                     egui::TextEdit::multiline(&mut text.as_str())
@@ -39,8 +163,68 @@ pub fn sql_tab_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, _ctx: &mut ScreenCt
                 .accessible_name("Segment SQL");
             });
         }
-        _ => {
+        None => {
             ui.weak("The SQL appears once the rule is valid.");
         }
+    }
+}
+
+/// The workspace's database: count the rule there, every node.
+fn source_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>, valid: bool) {
+    let source = match &s.sql.source {
+        Some(Ok(Some(d))) => d.clone(),
+        Some(Err(e)) => {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+            return;
+        }
+        _ => return,
+    };
+    ui.horizontal(|ui| {
+        ui.label(format!("Source: {source}"));
+        let busy = s.sql.running || ctx.jobs.is_running(&JobKey::WarehouseCount);
+        if busy {
+            ui.spinner();
+            if ui.button("Cancel").clicked() {
+                ctx.jobs.forget(&JobKey::WarehouseCount);
+                s.sql.running = false;
+            }
+        } else if ui
+            .add_enabled(valid, egui::Button::new("Count on PostgreSQL"))
+            .on_hover_text("Run this rule's SQL on the workspace's database, at every node")
+            .clicked()
+        {
+            count_on_source(s, ctx);
+        }
+    });
+    match &s.sql.remote {
+        Some(Ok(r)) => {
+            let root = r.count.nodes.first().map_or(0, |n| n.2);
+            let agree = root == r.local as u64;
+            ui.label(format!(
+                "{} on {} in {:.0} ms · the local engine: {}{}",
+                format_count(root as i64),
+                r.count.source,
+                r.count.millis,
+                format_count(r.local as i64),
+                if agree {
+                    " (the same)"
+                } else {
+                    " (different data?)"
+                }
+            ));
+            egui::Grid::new("source_counts")
+                .striped(true)
+                .show(ui, |ui| {
+                    for (depth, label, n) in &r.count.nodes {
+                        ui.label(format!("{}{label}", "    ".repeat(*depth)));
+                        ui.label(format_count(*n as i64));
+                        ui.end_row();
+                    }
+                });
+        }
+        Some(Err(e)) => {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        None => {}
     }
 }
