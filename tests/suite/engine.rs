@@ -37,6 +37,9 @@ fn fixture() -> Fixture {
             })
             .unwrap();
     }
+    for (name, definition) in cases["scores"].as_object().unwrap() {
+        store.save_score(name, &definition.to_string()).unwrap();
+    }
     let engine = Engine::load(&store, &NoProgress).unwrap();
     Fixture {
         _dir: dir,
