@@ -116,20 +116,20 @@ pub fn source(cmd: SourceCommand) -> Result<(), CliError> {
             url,
             mapping,
         } => {
-            let store = Store::open(&workspace)?;
-            let mapping = match mapping {
-                Some(p) => read_mapping(&p)?,
-                None => Mapping::default(),
-            };
-            check_mapping(&store, &mapping)?;
-            let source = Source::new(&url, mapping)?;
-            // Checked before it is kept: a wrong source never replaces a good one.
-            let mut client = source.connect()?;
-            let schema = crate::engine::schema_of(&store)?;
-            let fields: Vec<&str> = schema.fields.iter().map(|f| f.name.as_str()).collect();
-            source.check_tables(&mut client, &fields)?;
-            source.save(&store)?;
-            println!("source = {}", source.describe());
+            let mapping = mapping.map(|p| read_mapping(&p)).transpose()?;
+            let described = crate::app::segments::set_source(&workspace, Some(&url), mapping)
+                .map_err(|e| {
+                    // The database's own problems keep their exit code.
+                    CliError::new(
+                        if e.to_string().contains("PostgreSQL") {
+                            3
+                        } else {
+                            2
+                        },
+                        e.to_string(),
+                    )
+                })?;
+            println!("source = {}", described.unwrap_or_default());
             Ok(())
         }
         SourceCommand::Show { workspace } => {

@@ -271,6 +271,16 @@ pub fn run_ids(
     Ok(rows.iter().map(|r| r.get::<_, i64>(0)).collect())
 }
 
+/// How many workers one PostgreSQL query may use beside its own process
+/// (`max_parallel_workers_per_gather`), for benchmark lines.
+pub fn parallel_workers(client: &mut Client) -> Result<String, WarehouseError> {
+    let sql = "SHOW max_parallel_workers_per_gather";
+    let row = client
+        .query_one(sql, &[])
+        .map_err(|e| query_error(&e, sql))?;
+    Ok(row.get::<_, String>(0))
+}
+
 /// The columns of `table` (`schema.table` or a table on the search path).
 fn table_columns(client: &mut Client, table: &str) -> Result<Vec<String>, WarehouseError> {
     let (schema, name) = match table.rsplit_once('.') {

@@ -403,3 +403,48 @@ pub fn count_on_source(
         millis,
     })
 }
+
+/// Sets the workspace's PostgreSQL source to `url` with `mapping` (`None`
+/// keeps the one it has), connected to and its tables checked first: a
+/// wrong one never replaces a good one. `url` `None` clears it. Returns
+/// where it points.
+pub fn set_source(
+    workspace: &Path,
+    url: Option<&str>,
+    mapping: Option<crate::engine::sql::Mapping>,
+) -> Result<Option<String>, AppError> {
+    use crate::warehouse::postgres::Source;
+    let fail = |e: crate::warehouse::WarehouseError| AppError::Invalid(e.to_string());
+    let store = Store::open(workspace)?;
+    let Some(url) = url else {
+        Source::clear(&store).map_err(fail)?;
+        return Ok(None);
+    };
+    let known: Vec<String> = schema_of(&store)?
+        .fields
+        .iter()
+        .map(|f| f.name.clone())
+        .collect();
+    let mapping = match mapping {
+        Some(m) => {
+            let known: Vec<&str> = known.iter().map(String::as_str).collect();
+            if let Some(f) = m.unknown_customer_columns(&known).first() {
+                return Err(AppError::Invalid(format!(
+                    "mapping customers.columns.{f}: the workspace has no field {f:?}"
+                )));
+            }
+            m
+        }
+        None => Source::of_workspace(&store)
+            .ok()
+            .flatten()
+            .map(|s| s.mapping)
+            .unwrap_or_default(),
+    };
+    let source = Source::new(url, mapping).map_err(fail)?;
+    let mut client = source.connect().map_err(fail)?;
+    let fields: Vec<&str> = known.iter().map(String::as_str).collect();
+    source.check_tables(&mut client, &fields).map_err(fail)?;
+    source.save(&store).map_err(fail)?;
+    Ok(Some(source.describe()))
+}

@@ -91,6 +91,12 @@ pub fn run(
     if let Some(url) = postgres {
         let source = Source::new(&url, Default::default())?;
         let mut client = source.connect()?;
+        println!(
+            "pg_threads = {}  # 1 + max_parallel_workers_per_gather; index on events(customer_id, name, time)",
+            1 + crate::warehouse::postgres::parallel_workers(&mut client)?
+                .parse::<u32>()
+                .unwrap_or(0)
+        );
         let t = Instant::now();
         load_export(&mut client, &exported.dir, "prism_bench")?;
         println!(

@@ -18,6 +18,10 @@ pub struct SqlState {
     /// The last count on the source.
     pub remote: Option<Result<RemoteCount, String>>,
     pub running: bool,
+    /// The connection string being typed (no password).
+    pub url: String,
+    /// Why the last connection string was not kept.
+    pub setting: Option<String>,
 }
 
 /// The rule counted by the workspace's database, and by the local engine.
@@ -33,6 +37,8 @@ pub enum SqlMsg {
     Exported(Result<String, String>),
     Source(Result<Option<String>, String>),
     Counted(Result<RemoteCount, String>),
+    /// A source set (checked first) or cleared: its description, or none.
+    SourceSet(Result<Option<String>, String>),
 }
 
 impl SqlState {
@@ -45,6 +51,12 @@ impl SqlState {
                 s.sql.running = false;
                 s.sql.remote = Some(r);
             }
+            SqlMsg::SourceSet(Ok(d)) => {
+                s.sql.source = Some(Ok(d));
+                s.sql.remote = None;
+                s.sql.setting = None;
+            }
+            SqlMsg::SourceSet(Err(e)) => s.sql.setting = Some(e),
         }
     }
 }
@@ -169,6 +181,54 @@ pub fn sql_tab_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut ScreenCtx
     }
 }
 
+/// Sets (connects and checks first) or clears the workspace's source.
+fn set_source(ctx: &mut ScreenCtx<'_>, url: Option<String>) {
+    let Some(ws) = ctx.workspace_path() else {
+        return;
+    };
+    ctx.jobs.spawn(
+        JobKey::WarehouseSource,
+        "Connecting to PostgreSQL",
+        move |_| {
+            let r = crate::app::segments::set_source(&ws, url.as_deref(), None)
+                .map_err(|e| e.to_string());
+            Msg::Segments(SegMsg::Sql(SqlMsg::SourceSet(r)))
+        },
+    );
+}
+
+/// No source yet: a connection string to run segments on PostgreSQL.
+fn no_source_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>) {
+    ui.collapsing("Run on PostgreSQL…", |ui| {
+        ui.weak(
+            "A connection string without a password (postgresql://user@host:5432/db); \
+             the password comes from PRISM_PG_PASSWORD or PGPASSWORD. Prism checks the \
+             customers and events tables before keeping it.",
+        );
+        ui.horizontal(|ui| {
+            ui.add(
+                egui::TextEdit::singleline(&mut s.sql.url)
+                    .hint_text("postgresql://user@host:5432/db")
+                    .desired_width(320.0),
+            )
+            .accessible_name("PostgreSQL connection string");
+            let busy = ctx.jobs.is_running(&JobKey::WarehouseSource);
+            if busy {
+                ui.spinner();
+            } else if ui
+                .add_enabled(!s.sql.url.trim().is_empty(), egui::Button::new("Connect"))
+                .clicked()
+            {
+                s.sql.setting = None;
+                set_source(ctx, Some(s.sql.url.trim().to_string()));
+            }
+        });
+        if let Some(e) = &s.sql.setting {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+    });
+}
+
 /// The workspace's database: count the rule there, every node.
 fn source_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>, valid: bool) {
     let source = match &s.sql.source {
@@ -177,10 +237,21 @@ fn source_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>,
             ui.colored_label(ui.visuals().error_fg_color, e);
             return;
         }
+        Some(Ok(None)) if !ctx.jobs.is_running(&JobKey::WarehouseSource) => {
+            no_source_ui(ui, s, ctx);
+            return;
+        }
         _ => return,
     };
     ui.horizontal(|ui| {
         ui.label(format!("Source: {source}"));
+        if ui
+            .small_button("Forget")
+            .on_hover_text("Segments run on the local engine only")
+            .clicked()
+        {
+            set_source(ctx, None);
+        }
         let busy = s.sql.running || ctx.jobs.is_running(&JobKey::WarehouseCount);
         if busy {
             ui.spinner();
