@@ -66,6 +66,7 @@ pub enum JobKey {
     SqlExport,
     WarehouseSource,
     WarehouseCount,
+    WarehouseExplain,
     /// The Preview screen: the workspace's email side, one render per
     /// column, one segment lint per column, the editor's check, a save, a
     /// file written.

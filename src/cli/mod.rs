@@ -184,6 +184,10 @@ pub enum Command {
         /// audit log records it.
         #[arg(long, value_name = "REASON")]
         include_unreachable: Option<String>,
+        /// Find them on the workspace's database (`prism source set`): the
+        /// CSV holds their ids there.
+        #[arg(long)]
+        on_source: bool,
     },
     /// Why a customer is (or is not) in a segment, condition by condition.
     Explain {
@@ -195,6 +199,9 @@ pub enum Command {
         /// Workspace id, customer id or email.
         #[arg(long)]
         customer: String,
+        /// Ask the workspace's database, node by node.
+        #[arg(long)]
+        on_source: bool,
     },
     /// Print a segment as SQL to run in your warehouse: sqlite,
     /// postgres, duckdb, spark (Databricks), bigquery or snowflake.
@@ -425,11 +432,27 @@ fn run_command(command: Command) -> ExitCode {
             source,
             as_of,
             out,
+            include_unreachable,
+            on_source: true,
+            ..
+        } => warehouse::members_on_source(
+            &workspace,
+            &source,
+            as_of,
+            &out,
+            include_unreachable.as_deref(),
+        ),
+        Command::Members {
+            workspace,
+            source,
+            as_of,
+            out,
             sort,
             desc,
             sample,
             seed,
             include_unreachable,
+            on_source: false,
         } => segments::members(
             &workspace,
             &source,
@@ -446,7 +469,15 @@ fn run_command(command: Command) -> ExitCode {
             source,
             as_of,
             customer,
+            on_source: false,
         } => segments::explain(&workspace, &source, as_of, &customer),
+        Command::Explain {
+            workspace,
+            source,
+            as_of,
+            customer,
+            on_source: true,
+        } => warehouse::explain_on_source(&workspace, &source, as_of, &customer),
         Command::Sql {
             workspace,
             source,

@@ -236,3 +236,90 @@ fn tree_counts(
     }
     Ok(())
 }
+
+/// `prism members --on-source`: the ids of the members on the workspace's
+/// database, one per line under `id` (who cannot be emailed left out
+/// unless a reason is given).
+pub fn members_on_source(
+    workspace: &Path,
+    rule: &RuleSource,
+    as_of: Option<String>,
+    out: &Path,
+    include_unreachable: Option<&str>,
+) -> Result<(), CliError> {
+    use crate::app::privacy::Audience;
+    let audience = Audience::from_reason(include_unreachable)?;
+    let as_of = parse_as_of_or_now(as_of)?;
+    let store = Store::open_read_only(workspace)?;
+    let (_, node, _) = load_rule(&store, rule)?;
+    drop(store);
+    let to = if out == Path::new("-") {
+        "standard output".to_string()
+    } else {
+        out.display().to_string()
+    };
+    let found = crate::app::segments::members_on_source(workspace, &node, as_of, &audience, &to)?;
+    let mut csv = String::from("id\n");
+    for id in &found.ids {
+        csv.push_str(&id.to_string());
+        csv.push('\n');
+    }
+    let summary = [
+        format!("members = {}", found.ids.len()),
+        if audience.includes_unreachable() {
+            format!("unreachable_included = {}", found.unreachable)
+        } else {
+            format!("unreachable_left_out = {}", found.unreachable)
+        },
+    ];
+    if out == Path::new("-") {
+        use std::io::Write;
+        std::io::stdout()
+            .lock()
+            .write_all(csv.as_bytes())
+            .map_err(|e| CliError::new(1, format!("standard output: {e}")))?;
+        summary.iter().for_each(|l| eprintln!("{l}"));
+    } else {
+        crate::app::segments::write_text(out, &csv)?;
+        summary.iter().for_each(|l| println!("{l}"));
+        println!("wrote {}", out.display());
+    }
+    Ok(())
+}
+
+/// `prism explain --on-source`: each node's verdict from the database.
+pub fn explain_on_source(
+    workspace: &Path,
+    rule: &RuleSource,
+    as_of: Option<String>,
+    customer: &str,
+) -> Result<(), CliError> {
+    let as_of = parse_as_of_or_now(as_of)?;
+    let store = Store::open_read_only(workspace)?;
+    let (_, node, _) = load_rule(&store, rule)?;
+    drop(store);
+    let (id, nodes) = crate::app::segments::explain_on_source(
+        workspace,
+        &node,
+        as_of,
+        customer,
+        &TermProgress::new(),
+    )?;
+    println!("customer = {id}");
+    println!(
+        "member = {}",
+        if nodes.first().is_some_and(|n| n.2) {
+            "yes"
+        } else {
+            "no"
+        }
+    );
+    for (depth, label, pass) in nodes {
+        println!(
+            "{}  {}{label}",
+            if pass { "PASS" } else { "FAIL" },
+            "  ".repeat(depth)
+        );
+    }
+    Ok(())
+}

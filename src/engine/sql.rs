@@ -239,22 +239,22 @@ impl Mapping {
             .collect()
     }
 
-    fn customers_table(&self) -> &str {
+    pub fn customers_table(&self) -> &str {
         self.customers.table.as_deref().unwrap_or("customers")
     }
 
-    fn events_table(&self) -> &str {
+    pub fn events_table(&self) -> &str {
         self.events.table.as_deref().unwrap_or("events")
     }
 
-    fn customer_column<'a>(&'a self, field: &'a str) -> &'a str {
+    pub fn customer_column<'a>(&'a self, field: &'a str) -> &'a str {
         self.customers
             .columns
             .get(field)
             .map_or(field, String::as_str)
     }
 
-    fn event_column<'a>(&'a self, col: &'a str) -> &'a str {
+    pub fn event_column<'a>(&'a self, col: &'a str) -> &'a str {
         self.events.columns.get(col).map_or(col, String::as_str)
     }
 }
@@ -413,6 +413,23 @@ pub fn compile(root: &RNode, as_of: i64, dialect: Dialect) -> SqlQuery {
 /// Compiles `root` as of `as_of` to a query returning customer ids, on the
 /// tables and columns `names` gives.
 pub fn compile_mapped(root: &RNode, as_of: i64, dialect: Dialect, names: &Mapping) -> SqlQuery {
+    compile_with(root, as_of, dialect, names, false)
+}
+
+/// Like [`compile_mapped`], keeping only customers who can be emailed as
+/// of `as_of` (`engine::reach`'s definition: consent, an address, no
+/// unsubscribe and no hard bounce at or before that time).
+pub fn compile_reachable(root: &RNode, as_of: i64, dialect: Dialect, names: &Mapping) -> SqlQuery {
+    compile_with(root, as_of, dialect, names, true)
+}
+
+fn compile_with(
+    root: &RNode,
+    as_of: i64,
+    dialect: Dialect,
+    names: &Mapping,
+    reachable: bool,
+) -> SqlQuery {
     let mut b = Builder {
         dialect,
         as_of,
@@ -430,6 +447,19 @@ pub fn compile_mapped(root: &RNode, as_of: i64, dialect: Dialect, names: &Mappin
     }
     b.sql("WHERE ");
     node(&mut b, root, 1);
+    if reachable {
+        let (consent, email) = (b.c("email_consent"), b.c("email"));
+        let (events, who, name, time) = (b.events(), b.e("customer_id"), b.e("name"), b.e("time"));
+        b.sql(&format!(
+            "\n  AND COALESCE({consent} = 1, FALSE) AND {email} IS NOT NULL\n  AND NOT EXISTS (SELECT 1 FROM {events} AS e WHERE {who} = {id} AND {name} IN ("
+        ));
+        b.text(crate::model::event_names::UNSUBSCRIBE);
+        b.sql(", ");
+        b.text(crate::model::event_names::EMAIL_BOUNCE);
+        b.sql(&format!(") AND {time} <= "));
+        b.int(as_of);
+        b.sql(")");
+    }
     b.sql(&format!("\nORDER BY {id}"));
     SqlQuery {
         dialect,

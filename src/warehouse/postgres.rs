@@ -11,9 +11,13 @@ use postgres::types::ToSql;
 use postgres::{Client, Config, NoTls};
 
 use super::WarehouseError;
+use crate::engine::resolve::RKind;
 use crate::engine::resolve::RNode;
-use crate::engine::sql::{Dialect, EVENT_COLUMNS, Mapping, compile_mapped};
+use crate::engine::sql::{Dialect, EVENT_COLUMNS, Mapping, compile_mapped, compile_reachable};
 use crate::store::{SqlValue, Store};
+
+/// Each node's verdict for one customer, pre-order: `(depth, label, passes)`.
+pub type Verdicts = Vec<(usize, String, bool)>;
 
 /// Workspace settings keys.
 pub const META_URL: &str = "source:postgres";
@@ -161,16 +165,82 @@ impl Source {
         Ok(())
     }
 
-    /// The ids of the customers `node` selects as of `as_of`, in order.
+    /// The ids of the customers `node` selects as of `as_of`, in order;
+    /// with `reachable_only`, only those who can be emailed then.
     pub fn member_ids(
         &self,
         client: &mut Client,
         node: &RNode,
         as_of: i64,
+        reachable_only: bool,
     ) -> Result<Vec<i64>, WarehouseError> {
-        let (sql, params) =
-            compile_mapped(node, as_of, Dialect::Postgres, &self.mapping).parameterized();
+        let q = if reachable_only {
+            compile_reachable(node, as_of, Dialect::Postgres, &self.mapping)
+        } else {
+            compile_mapped(node, as_of, Dialect::Postgres, &self.mapping)
+        };
+        let (sql, params) = q.parameterized();
         run_ids(client, &sql, &params)
+    }
+
+    /// The id of the customer `who` names there (id, customer id or email).
+    pub fn find_customer(
+        &self,
+        client: &mut Client,
+        who: &str,
+    ) -> Result<Option<i64>, WarehouseError> {
+        let d = Dialect::Postgres;
+        let m = &self.mapping;
+        let col = |f: &str| d.quote_ident(m.customer_column(f));
+        let (id, ext, email) = (col("id"), col("external_id"), col("email"));
+        let sql = format!(
+            "SELECT {id} FROM {} WHERE {id}::text = $1 OR {ext} = $1 OR lower({email}) = lower($1) ORDER BY {id} LIMIT 1",
+            d.quote_table(m.customers_table())
+        );
+        let who = who.trim().to_string();
+        let rows = client
+            .query(sql.as_str(), &[&who])
+            .map_err(|e| query_error(&e, &sql))?;
+        Ok(rows.first().map(|r| r.get::<_, i64>(0)))
+    }
+
+    /// Whether customer `id` passes each node of `node` as of `as_of`
+    /// (pre-order: `(depth, label, passes)`), each node's SQL run there.
+    pub fn explain(
+        &self,
+        client: &mut Client,
+        node: &RNode,
+        as_of: i64,
+        id: i64,
+        progress: &dyn crate::progress::Progress,
+    ) -> Result<Verdicts, WarehouseError> {
+        let mut out = Vec::new();
+        let mut stack = vec![(0usize, node)];
+        while let Some((depth, n)) = stack.pop() {
+            if progress.is_cancelled() {
+                return Err(WarehouseError::Cancelled);
+            }
+            let (sql, mut params) =
+                compile_mapped(n, as_of, Dialect::Postgres, &self.mapping).parameterized();
+            params.push(SqlValue::Int(id));
+            let sql = format!(
+                "SELECT EXISTS (SELECT 1 FROM (\n{sql}\n) AS m(id) WHERE m.id = ${}::bigint)",
+                params.len()
+            );
+            let refs = param_refs(&params);
+            let row = client
+                .query_one(sql.as_str(), &refs)
+                .map_err(|e| query_error(&e, &sql))?;
+            out.push((
+                depth,
+                crate::engine::explain::node_label(n),
+                row.get::<_, bool>(0),
+            ));
+            if let RKind::Group { children, .. } = &n.kind {
+                stack.extend(children.iter().rev().map(|c| (depth + 1, c)));
+            }
+        }
+        Ok(out)
     }
 
     /// How many customers `node` selects as of `as_of`.

@@ -453,6 +453,107 @@ fn a_postgres_source_counts_like_the_engine_and_names_what_is_wrong() {
     let remote_counts: Vec<u64> = counted.nodes.iter().map(|n| n.2).collect();
     let local_counts: Vec<u64> = ev.nodes.iter().map(|n| n.count as u64).collect();
     assert_eq!(remote_counts, local_counts);
+    // Members there: the same ids as the local engine's, who cannot be
+    // emailed left out alike; with a reason, everyone, and it is audited.
+    let ids = |extra: &[&str]| {
+        let out = prism()
+            .arg("members")
+            .arg(&ws)
+            .args([
+                "--segment",
+                "Frequent buyers",
+                "--as-of",
+                "2026-11-01",
+                "--out",
+                "-",
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ids: Vec<i64> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap().parse().unwrap())
+            .collect();
+        (ids, String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (local_ids, _) = ids(&[]);
+    let (remote_ids, summary) = ids(&["--on-source"]);
+    assert_eq!(remote_ids, local_ids, "{summary}");
+    assert!(!local_ids.is_empty());
+    let (everyone, summary) = ids(&["--on-source", "--include-unreachable", "QA check"]);
+    assert!(summary.contains("unreachable_included = "), "{summary}");
+    assert!(everyone.len() > remote_ids.len(), "{summary}");
+    let audit = prism().args(["audit", "--csv"]).arg(&ws).output().unwrap();
+    assert!(String::from_utf8_lossy(&audit.stdout).contains("QA check"));
+    // Explain there: the same verdict as the local engine's, node by node.
+    let explain = |extra: &[&str]| {
+        let out = prism()
+            .arg("explain")
+            .arg(&ws)
+            .args(["--segment", "Frequent buyers", "--as-of", "2026-11-01"])
+            .args(["--customer", &local_ids[0].to_string()])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let there = explain(&["--on-source"]);
+    assert!(there.contains("member = yes"), "{there}");
+    assert_eq!(
+        there.matches("PASS").count(),
+        explain(&[]).matches("PASS").count(),
+        "{there}"
+    );
+    // The same from the SQL tab: counted at every node and a customer
+    // explained there, in the background.
+    {
+        use egui_kittest::kittest::Queryable;
+        let data = dir.path().join("data");
+        let app = crate::ui_common::app(&data, Some(&ws), Some(prism::app::Screen::Segments), None);
+        let mut h = crate::ui_common::harness(app, 1600.0, 1000.0);
+        let wait = std::time::Duration::from_secs(120);
+        crate::ui_common::run_until(&mut h, "the first count", wait, |a| {
+            a.segments.eval.result.is_some() && a.jobs.is_idle()
+        });
+        h.get_by_label("SQL").click();
+        crate::ui_common::run_until(&mut h, "the source read", wait, |a| {
+            matches!(a.segments.sql.source, Some(Ok(Some(_))))
+        });
+        h.get_by_label("Count on PostgreSQL").click();
+        crate::ui_common::run_until(&mut h, "the counts there", wait, |a| {
+            a.segments.sql.remote.is_some()
+        });
+        let r = h.state().segments.sql.remote.clone().unwrap().unwrap();
+        assert_eq!(r.count.nodes[0].2, r.local as u64);
+        h.get_by_label("Customer on PostgreSQL").click();
+        h.get_by_label("Customer on PostgreSQL")
+            .type_text(&local_ids[0].to_string());
+        h.run_ok();
+        h.get_by_label("Explain on PostgreSQL").click();
+        crate::ui_common::run_until(&mut h, "the explanation there", wait, |a| {
+            a.segments.sql.explained.is_some()
+        });
+        let (id, verdicts) = h.state().segments.sql.explained.clone().unwrap().unwrap();
+        assert_eq!(id, local_ids[0]);
+        let current = h.state().segments.eval.result.clone().unwrap().1;
+        let row = current
+            .evaluation
+            .members
+            .get(engine.data.index_of(id).unwrap());
+        assert_eq!(verdicts[0].2, row, "the verdict at the root");
+        assert_eq!(verdicts.len(), current.evaluation.nodes.len());
+    }
     // A missing table, a missing column: named.
     let mut source = Source::of_workspace(&store).unwrap().unwrap();
     source.mapping.events.table = Some(format!("{schema_name}.evnts"));

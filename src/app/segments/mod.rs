@@ -331,10 +331,13 @@ pub fn write_members_csv_to(
     w.flush()
 }
 
-/// Writes a segment's SQL to `path`, whole or not at all.
-pub fn write_sql(path: &std::path::Path, sql: &str) -> Result<String, AppError> {
-    let tmp = path.with_extension("sql.part");
-    std::fs::write(&tmp, sql)
+/// Writes text (a segment's SQL, a list of ids) to `path`, whole or not
+/// at all: into a sibling first, renamed into place.
+pub fn write_text(path: &std::path::Path, text: &str) -> Result<String, AppError> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".part");
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, text)
         .and_then(|_| std::fs::rename(&tmp, path))
         .map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
@@ -363,17 +366,10 @@ pub fn count_on_source(
     as_of: i64,
     progress: &dyn crate::progress::Progress,
 ) -> Result<SourceCount, AppError> {
-    use crate::warehouse::postgres::Source;
     let fail = |e: crate::warehouse::WarehouseError| AppError::Invalid(e.to_string());
     let store = Store::open_read_only(workspace)?;
-    let source = Source::of_workspace(&store)
-        .map_err(fail)?
-        .ok_or_else(|| AppError::Invalid("this workspace has no source".into()))?;
-    progress.report(0.0, &format!("connecting to {}", source.describe()));
-    let mut client = source.connect().map_err(fail)?;
-    let fields = crate::warehouse::fields_used(node);
-    let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
-    source.check_tables(&mut client, &fields).map_err(fail)?;
+    progress.report(0.0, "connecting to the source");
+    let (source, mut client) = connect_source(&store, node)?;
     let mut nodes = Vec::new();
     let mut stack = vec![(0usize, node)];
     let mut millis = 0.0;
@@ -447,4 +443,86 @@ pub fn set_source(
     source.check_tables(&mut client, &fields).map_err(fail)?;
     source.save(&store).map_err(fail)?;
     Ok(Some(source.describe()))
+}
+
+/// The workspace's source, connected, its tables checked for `node`.
+fn connect_source(
+    store: &Store,
+    node: &RNode,
+) -> Result<(crate::warehouse::postgres::Source, postgres::Client), AppError> {
+    use crate::warehouse::postgres::Source;
+    let fail = |e: crate::warehouse::WarehouseError| AppError::Invalid(e.to_string());
+    let source = Source::of_workspace(store)
+        .map_err(fail)?
+        .ok_or_else(|| AppError::Invalid("this workspace has no source".into()))?;
+    let mut client = source.connect().map_err(fail)?;
+    let fields = crate::warehouse::fields_used(node);
+    let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+    source.check_tables(&mut client, &fields).map_err(fail)?;
+    Ok((source, client))
+}
+
+/// Members found on the workspace's source.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceMembers {
+    pub ids: Vec<i64>,
+    /// Unreachable members left out (or, with an override, included).
+    pub unreachable: usize,
+}
+
+/// The ids of `node`'s members on the workspace's source as of `as_of`,
+/// as `audience` allows (customers who cannot be emailed left out unless
+/// a reason is given, which the audit log records with `what`).
+pub fn members_on_source(
+    workspace: &Path,
+    node: &RNode,
+    as_of: i64,
+    audience: &super::privacy::Audience,
+    what: &str,
+) -> Result<SourceMembers, AppError> {
+    let fail = |e: crate::warehouse::WarehouseError| AppError::Invalid(e.to_string());
+    let store = Store::open_read_only(workspace)?;
+    let (source, mut client) = connect_source(&store, node)?;
+    let everyone = source
+        .member_ids(&mut client, node, as_of, false)
+        .map_err(fail)?;
+    let reachable = source
+        .member_ids(&mut client, node, as_of, true)
+        .map_err(fail)?;
+    let unreachable = everyone.len() - reachable.len();
+    drop(store);
+    super::privacy::record_override(workspace, audience, what, unreachable)?;
+    let ids = if audience.includes_unreachable() {
+        everyone
+    } else {
+        reachable
+    };
+    let detail = serde_json::json!({ "what": "members", "rows": ids.len(), "to": what, "source": source.describe() });
+    Store::audit(workspace, "export", &detail)?;
+    Ok(SourceMembers { ids, unreachable })
+}
+
+/// Why customer `who` (id, customer id or email there) is in or out of
+/// `node` on the workspace's source: `(their id, (depth, label, passes)
+/// of every node)`.
+pub fn explain_on_source(
+    workspace: &Path,
+    node: &RNode,
+    as_of: i64,
+    who: &str,
+    progress: &dyn crate::progress::Progress,
+) -> Result<(i64, crate::warehouse::postgres::Verdicts), AppError> {
+    let fail = |e: crate::warehouse::WarehouseError| AppError::Invalid(e.to_string());
+    let store = Store::open_read_only(workspace)?;
+    let (source, mut client) = connect_source(&store, node)?;
+    let id = source
+        .find_customer(&mut client, who)
+        .map_err(fail)?
+        .ok_or_else(|| {
+            AppError::Invalid(format!("no customer {who:?} on {}", source.describe()))
+        })?;
+    let nodes = source
+        .explain(&mut client, node, as_of, id, progress)
+        .map_err(fail)?;
+    Ok((id, nodes))
 }

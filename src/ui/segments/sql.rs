@@ -22,6 +22,10 @@ pub struct SqlState {
     pub url: String,
     /// Why the last connection string was not kept.
     pub setting: Option<String>,
+    /// Who to explain on the source, and the answer: their id there and
+    /// each node's verdict.
+    pub who: String,
+    pub explained: Option<Result<(i64, crate::warehouse::postgres::Verdicts), String>>,
 }
 
 /// The rule counted by the workspace's database, and by the local engine.
@@ -39,6 +43,7 @@ pub enum SqlMsg {
     Counted(Result<RemoteCount, String>),
     /// A source set (checked first) or cleared: its description, or none.
     SourceSet(Result<Option<String>, String>),
+    Explained(Result<(i64, crate::warehouse::postgres::Verdicts), String>),
 }
 
 impl SqlState {
@@ -57,6 +62,7 @@ impl SqlState {
                 s.sql.setting = None;
             }
             SqlMsg::SourceSet(Err(e)) => s.sql.setting = Some(e),
+            SqlMsg::Explained(r) => s.sql.explained = Some(r),
         }
     }
 }
@@ -100,7 +106,7 @@ fn export(s: &SegmentsScreen, ctx: &mut ScreenCtx<'_>, sql: String) {
                     Err("Export cancelled".into()),
                 )));
             };
-            let r = crate::app::segments::write_sql(&path, &sql).map_err(|e| e.to_string());
+            let r = crate::app::segments::write_text(&path, &sql).map_err(|e| e.to_string());
             Msg::Segments(SegMsg::Sql(SqlMsg::Exported(r)))
         });
 }
@@ -179,6 +185,78 @@ pub fn sql_tab_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut ScreenCtx
             ui.weak("The SQL appears once the rule is valid.");
         }
     }
+}
+
+/// Explains `s.sql.who` on the source, node by node, in the background.
+fn explain_on_source(s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>) {
+    let (Some(ws), Some((k, r))) = (ctx.workspace_path(), s.eval.result.clone()) else {
+        return;
+    };
+    if Some(k) != s.current {
+        return;
+    }
+    s.sql.explained = None;
+    let (node, as_of, who) = (
+        r.node.clone(),
+        r.evaluation.as_of,
+        s.sql.who.trim().to_string(),
+    );
+    ctx.jobs.spawn(
+        JobKey::WarehouseExplain,
+        "Explaining on PostgreSQL",
+        move |progress| {
+            let r = crate::app::segments::explain_on_source(&ws, &node, as_of, &who, progress)
+                .map_err(|e| e.to_string());
+            Msg::Segments(SegMsg::Sql(SqlMsg::Explained(r)))
+        },
+    );
+}
+
+/// Exports the members the source finds (who can be emailed) as ids.
+fn export_source_members(s: &SegmentsScreen, ctx: &mut ScreenCtx<'_>) {
+    let (Some(ws), Some((_, r))) = (ctx.workspace_path(), s.eval.result.clone()) else {
+        return;
+    };
+    let name = s.draft().map_or("segment".to_string(), |d| d.name.clone());
+    let file_name = format!("{}.postgres-ids.csv", name.replace(['/', '\\', ':'], "-"));
+    let (node, as_of) = (r.node.clone(), r.evaluation.as_of);
+    ctx.jobs.spawn(
+        JobKey::SqlExport,
+        "Exporting members from PostgreSQL",
+        move |_| {
+            let Some(path) = rfd::FileDialog::new()
+                .add_filter("CSV", &["csv"])
+                .set_file_name(&file_name)
+                .save_file()
+            else {
+                return Msg::Segments(SegMsg::Sql(SqlMsg::Exported(
+                    Err("Export cancelled".into()),
+                )));
+            };
+            let r = crate::app::segments::members_on_source(
+                &ws,
+                &node,
+                as_of,
+                &crate::app::privacy::Audience::Reachable,
+                &path.display().to_string(),
+            )
+            .and_then(|m| {
+                let mut csv = String::from("id\n");
+                for id in &m.ids {
+                    csv.push_str(&format!("{id}\n"));
+                }
+                crate::app::segments::write_text(&path, &csv).map(|p| {
+                    format!(
+                        "{p}: {} members, {} who cannot be emailed left out",
+                        m.ids.len(),
+                        m.unreachable
+                    )
+                })
+            })
+            .map_err(|e| e.to_string());
+            Msg::Segments(SegMsg::Sql(SqlMsg::Exported(r)))
+        },
+    );
 }
 
 /// Sets (connects and checks first) or clears the workspace's source.
@@ -267,6 +345,52 @@ fn source_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>,
             count_on_source(s, ctx);
         }
     });
+    ui.horizontal(|ui| {
+        ui.add(
+            egui::TextEdit::singleline(&mut s.sql.who)
+                .hint_text("Customer id or email there")
+                .desired_width(200.0),
+        )
+        .accessible_name("Customer on PostgreSQL");
+        if ui
+            .add_enabled(
+                valid && !s.sql.who.trim().is_empty(),
+                egui::Button::new("Explain on PostgreSQL"),
+            )
+            .clicked()
+        {
+            explain_on_source(s, ctx);
+        }
+        if ui
+            .add_enabled(valid, egui::Button::new("Export members from PostgreSQL…"))
+            .on_hover_text("Their ids there, who can be emailed, to a CSV file")
+            .clicked()
+        {
+            export_source_members(s, ctx);
+        }
+    });
+    match &s.sql.explained {
+        Some(Ok((id, verdicts))) => {
+            let member = verdicts.first().is_some_and(|v| v.2);
+            ui.label(format!(
+                "Customer {id} is {} on PostgreSQL",
+                if member { "a member" } else { "not a member" }
+            ));
+            egui::Grid::new("source_explain")
+                .striped(true)
+                .show(ui, |ui| {
+                    for (depth, label, pass) in verdicts {
+                        ui.label(if *pass { "PASS" } else { "FAIL" });
+                        ui.label(format!("{}{label}", "    ".repeat(*depth)));
+                        ui.end_row();
+                    }
+                });
+        }
+        Some(Err(e)) => {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        None => {}
+    }
     match &s.sql.remote {
         Some(Ok(r)) => {
             let root = r.count.nodes.first().map_or(0, |n| n.2);
