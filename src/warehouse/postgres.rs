@@ -330,6 +330,35 @@ fn param_refs(params: &[SqlValue]) -> Vec<&(dyn ToSql + Sync)> {
         .collect()
 }
 
+/// Runs `f` on `client`; when `progress` is cancelled meanwhile, the
+/// server is asked to stop the running statement (which then fails with
+/// "cancelled"), so Cancel does not wait for a slow query to end.
+pub fn cancellable<T>(
+    client: &mut Client,
+    progress: &dyn crate::progress::Progress,
+    f: impl FnOnce(&mut Client) -> Result<T, WarehouseError>,
+) -> Result<T, WarehouseError> {
+    let token = client.cancel_token();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                if progress.is_cancelled() {
+                    let _ = token.cancel_query(NoTls);
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        });
+        let r = f(client);
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        match r {
+            Err(_) if progress.is_cancelled() => Err(WarehouseError::Cancelled),
+            r => r,
+        }
+    })
+}
+
 /// Runs a query returning customer ids (`bigint`).
 pub fn run_ids(
     client: &mut Client,

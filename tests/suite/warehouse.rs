@@ -591,6 +591,31 @@ fn a_postgres_source_counts_like_the_engine_and_names_what_is_wrong() {
     let mut c = source.connect().unwrap();
     let e = source.count(&mut c, &node, as_of).unwrap_err().to_string();
     assert!(e.contains("time limit"), "{e}");
+    // Cancel reaches the server: the slow statement stops rather than
+    // running its seconds to the end.
+    source.timeout = std::time::Duration::from_secs(120);
+    let mut c = source.connect().unwrap();
+    let flag = prism::progress::CancelFlag::default();
+    let one = resolve(
+        &parse_rule(
+            &json!({"version": 1, "root": {"type": "profile", "field": "country", "op": "is_set"}})
+                .to_string(),
+        )
+        .unwrap(),
+        &schema,
+    )
+    .unwrap();
+    let r = std::thread::scope(|scope| {
+        scope.spawn(|| {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            flag.cancel();
+        });
+        prism::warehouse::postgres::cancellable(&mut c, &flag, |c| source.count(c, &one, as_of))
+    });
+    assert!(
+        matches!(r, Err(prism::warehouse::WarehouseError::Cancelled)),
+        "{r:?}"
+    );
     // A wrong password.
     let wrong = prism()
         .args(["source", "check"])

@@ -384,7 +384,10 @@ pub fn count_on_source(
         }
         progress.report(nodes.len() as f32 / total, "counting on PostgreSQL");
         let started = std::time::Instant::now();
-        let count = source.count(&mut client, n, as_of).map_err(fail)?;
+        let count = crate::warehouse::postgres::cancellable(&mut client, progress, |c| {
+            source.count(c, n, as_of)
+        })
+        .map_err(fail)?;
         if nodes.is_empty() {
             millis = started.elapsed().as_secs_f64() * 1e3;
         }
