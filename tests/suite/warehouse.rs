@@ -19,6 +19,32 @@ fn prism() -> Command {
     Command::new(env!("CARGO_BIN_EXE_prism"))
 }
 
+/// What `prism ARGS…` did: its exit code, standard output and error.
+struct Ran {
+    code: Option<i32>,
+    out: String,
+    err: String,
+}
+
+fn run(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Ran {
+    let out = prism()
+        .args(args.iter().map(|a| a.as_ref()))
+        .output()
+        .unwrap();
+    Ran {
+        code: out.status.code(),
+        out: String::from_utf8_lossy(&out.stdout).into_owned(),
+        err: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// `prism ARGS…`, which must succeed: its standard output and error.
+fn ok(args: &[&dyn AsRef<std::ffi::OsStr>]) -> (String, String) {
+    let r = run(args);
+    assert_eq!(r.code, Some(0), "{}", r.err);
+    (r.out, r.err)
+}
+
 /// A rule touching a profile field, events with a filter, RFM and a text
 /// test, as the tiny workspace knows them.
 fn busy_rule() -> prism::engine::rule::Rule {
@@ -112,7 +138,7 @@ fn a_mapping_runs_the_rule_on_the_users_own_tables() {
     let crm = dir.path().join("crm.sqlite");
     std::fs::copy(&path, &crm).unwrap();
     {
-        let c = rusqlite_like_exec(&crm);
+        let c = python_sqlite(&crm);
         c(r#"ALTER TABLE customers RENAME TO contacts;
              ALTER TABLE contacts RENAME COLUMN id TO contact_id;
              ALTER TABLE contacts RENAME COLUMN country TO country_code;
@@ -137,9 +163,9 @@ fn a_mapping_runs_the_rule_on_the_users_own_tables() {
     assert!(try_query_ids(&crm, &plain).is_err());
 }
 
-/// Runs SQL statements on a SQLite file through the `sqlite3` library that
-/// Prism's store links (via a throwaway workspace connection).
-fn rusqlite_like_exec(path: &Path) -> impl Fn(&str) + '_ {
+/// Runs SQL statements on a SQLite file with Python's sqlite3 module:
+/// another program than Prism changes the file.
+fn python_sqlite(path: &Path) -> impl Fn(&str) + '_ {
     move |sql: &str| {
         let out = Command::new("python3")
             .args(["-c", "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.executescript(sys.argv[2]); c.commit()"])
@@ -206,30 +232,23 @@ fn a_bad_mapping_says_where() {
     std::fs::write(&m, r#"{"customers": {"columns": {"loyalty": "tier"}}}"#).unwrap();
     let rule = dir.path().join("rule.json");
     std::fs::write(&rule, busy_rule_text()).unwrap();
-    let out = prism()
-        .arg("sql")
-        .arg(&ws)
-        .arg("--rule")
-        .arg(&rule)
-        .args(["--dialect", "postgres", "--mapping"])
-        .arg(&m)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let r = run(&[
+        &"sql",
+        &ws,
+        &"--rule",
+        &rule,
+        &"--dialect",
+        &"postgres",
+        &"--mapping",
+        &m,
+    ]);
+    assert_eq!(r.code, Some(2));
+    let err = r.err;
     assert!(
         err.contains("customers.columns.loyalty: the workspace has no field"),
         "{err}"
     );
-    let out = prism()
-        .arg("sql")
-        .arg(&ws)
-        .arg("--rule")
-        .arg(&rule)
-        .args(["--dialect", "oracle"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = run(&[&"sql", &ws, &"--rule", &rule, &"--dialect", &"oracle"]).err;
     assert!(
         err.contains(
             "--dialect \"oracle\": use one of sqlite, postgres, duckdb, spark, bigquery, snowflake"
@@ -266,19 +285,7 @@ fn export_schema_writes_every_row_for_each_engine() {
     drop(store);
     for d in ["postgres", "duckdb", "spark", "bigquery", "snowflake"] {
         let out_dir = dir.path().join(d);
-        let out = prism()
-            .arg("export-schema")
-            .arg(&ws)
-            .args(["--dialect", d, "--out"])
-            .arg(&out_dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8_lossy(&out.stdout);
+        let (text, _) = ok(&[&"export-schema", &ws, &"--dialect", &d, &"--out", &out_dir]);
         assert!(text.contains(&format!("customers = {customers}")), "{text}");
         assert!(text.contains(&format!("events = {events}")), "{text}");
         let load = std::fs::read_to_string(out_dir.join("load.sql")).unwrap();
@@ -312,25 +319,27 @@ fn export_schema_writes_every_row_for_each_engine() {
         "{sum} vs {value_sum}"
     );
     // SQLite needs no export; a folder that cannot be made is named.
-    let out = prism()
-        .arg("export-schema")
-        .arg(&ws)
-        .args(["--dialect", "sqlite", "--out"])
-        .arg(dir.path().join("x"))
-        .output()
-        .unwrap();
-    assert!(String::from_utf8_lossy(&out.stderr).contains("already a SQLite database"));
+    let r = run(&[
+        &"export-schema",
+        &ws,
+        &"--dialect",
+        &"sqlite",
+        &"--out",
+        &dir.path().join("x"),
+    ]);
+    assert!(r.err.contains("already a SQLite database"), "{}", r.err);
     let blocker = dir.path().join("file");
     std::fs::write(&blocker, "").unwrap();
-    let out = prism()
-        .arg("export-schema")
-        .arg(&ws)
-        .args(["--dialect", "duckdb", "--out"])
-        .arg(blocker.join("sub"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("sub"));
+    let r = run(&[
+        &"export-schema",
+        &ws,
+        &"--dialect",
+        &"duckdb",
+        &"--out",
+        &blocker.join("sub"),
+    ]);
+    assert_ne!(r.code, Some(0));
+    assert!(r.err.contains("sub"), "{}", r.err);
 }
 
 #[test]
@@ -347,28 +356,25 @@ fn a_source_never_keeps_a_password_and_an_unreachable_one_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let ws = common::tiny_workspace(dir.path());
     let before = std::fs::read(&ws).unwrap();
-    let out = prism()
-        .args(["source", "set"])
-        .arg(&ws)
-        .arg("postgresql://prism@127.0.0.1:9/prism")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let r = run(&[
+        &"source",
+        &"set",
+        &ws,
+        &"postgresql://prism@127.0.0.1:9/prism",
+    ]);
+    assert_eq!(r.code, Some(3));
+    let err = r.err;
     assert!(
         err.contains("cannot reach PostgreSQL prism@127.0.0.1:9/prism"),
         "{err}"
     );
     assert_eq!(std::fs::read(&ws).unwrap(), before, "the workspace changed");
-    let out = prism().args(["source", "show"]).arg(&ws).output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("source = local"));
-    let out = prism()
-        .args(["count"])
-        .arg(&ws)
-        .args(["--segment", "Big spenders", "--on-source"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
+    assert!(ok(&[&"source", &"show", &ws]).0.contains("source = local"));
+    let rule = dir.path().join("rule.json");
+    std::fs::write(&rule, busy_rule_text()).unwrap();
+    let r = run(&[&"count", &ws, &"--rule", &rule, &"--on-source"]);
+    assert_ne!(r.code, Some(0));
+    assert!(r.err.contains("has no source"), "{}", r.err);
 }
 
 /// A real PostgreSQL (CI starts one; `PRISM_TEST_POSTGRES`): the source
@@ -402,33 +408,18 @@ fn a_postgres_source_counts_like_the_engine_and_names_what_is_wrong() {
     )
     .unwrap();
     drop(store);
-    let out = prism()
-        .args(["source", "set"])
-        .arg(&ws)
-        .arg(&url)
-        .arg("--mapping")
-        .arg(&mapping_path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ok(&[&"source", &"set", &ws, &url, &"--mapping", &mapping_path]);
     let count = |extra: &[&str]| {
-        let out = prism()
-            .arg("count")
-            .arg(&ws)
-            .args(["--segment", "Frequent buyers", "--as-of", "2026-11-01"])
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![
+            &"count",
+            &ws,
+            &"--segment",
+            &"Frequent buyers",
+            &"--as-of",
+            &"2026-11-01",
+        ];
+        args.extend(extra.iter().map(|e| e as &dyn AsRef<std::ffi::OsStr>));
+        let (text, _) = ok(&args);
         let n = text
             .lines()
             .find_map(|l| l.strip_prefix("count = "))
@@ -456,31 +447,24 @@ fn a_postgres_source_counts_like_the_engine_and_names_what_is_wrong() {
     // Members there: the same ids as the local engine's, who cannot be
     // emailed left out alike; with a reason, everyone, and it is audited.
     let ids = |extra: &[&str]| {
-        let out = prism()
-            .arg("members")
-            .arg(&ws)
-            .args([
-                "--segment",
-                "Frequent buyers",
-                "--as-of",
-                "2026-11-01",
-                "--out",
-                "-",
-            ])
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let ids: Vec<i64> = String::from_utf8_lossy(&out.stdout)
+        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![
+            &"members",
+            &ws,
+            &"--segment",
+            &"Frequent buyers",
+            &"--as-of",
+            &"2026-11-01",
+            &"--out",
+            &"-",
+        ];
+        args.extend(extra.iter().map(|e| e as &dyn AsRef<std::ffi::OsStr>));
+        let (out, err) = ok(&args);
+        let ids: Vec<i64> = out
             .lines()
             .skip(1)
             .map(|l| l.split(',').next().unwrap().parse().unwrap())
             .collect();
-        (ids, String::from_utf8_lossy(&out.stderr).into_owned())
+        (ids, err)
     };
     let (local_ids, _) = ids(&[]);
     let (remote_ids, summary) = ids(&["--on-source"]);
@@ -489,24 +473,22 @@ fn a_postgres_source_counts_like_the_engine_and_names_what_is_wrong() {
     let (everyone, summary) = ids(&["--on-source", "--include-unreachable", "QA check"]);
     assert!(summary.contains("unreachable_included = "), "{summary}");
     assert!(everyone.len() > remote_ids.len(), "{summary}");
-    let audit = prism().args(["audit", "--csv"]).arg(&ws).output().unwrap();
-    assert!(String::from_utf8_lossy(&audit.stdout).contains("QA check"));
+    assert!(ok(&[&"audit", &ws, &"--csv"]).0.contains("QA check"));
     // Explain there: the same verdict as the local engine's, node by node.
     let explain = |extra: &[&str]| {
-        let out = prism()
-            .arg("explain")
-            .arg(&ws)
-            .args(["--segment", "Frequent buyers", "--as-of", "2026-11-01"])
-            .args(["--customer", &local_ids[0].to_string()])
-            .args(extra)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        let who = local_ids[0].to_string();
+        let mut args: Vec<&dyn AsRef<std::ffi::OsStr>> = vec![
+            &"explain",
+            &ws,
+            &"--segment",
+            &"Frequent buyers",
+            &"--as-of",
+            &"2026-11-01",
+            &"--customer",
+            &who,
+        ];
+        args.extend(extra.iter().map(|e| e as &dyn AsRef<std::ffi::OsStr>));
+        ok(&args).0
     };
     let there = explain(&["--on-source"]);
     assert!(there.contains("member = yes"), "{there}");
@@ -628,10 +610,8 @@ fn a_postgres_source_counts_like_the_engine_and_names_what_is_wrong() {
     c.batch_execute(&format!("DROP SCHEMA {schema_name} CASCADE"))
         .unwrap();
     // Clearing it: the local engine only.
-    let out = prism().args(["source", "clear"]).arg(&ws).output().unwrap();
-    assert!(out.status.success());
-    let out = prism().args(["source", "show"]).arg(&ws).output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stdout).contains("source = local"));
+    ok(&[&"source", &"clear", &ws]);
+    assert!(ok(&[&"source", &"show", &ws]).0.contains("source = local"));
 }
 
 /// The SQL tab: another dialect, Export SQL…, and a source that cannot be
