@@ -25,6 +25,10 @@ pub enum AppError {
         #[source]
         source: std::io::Error,
     },
+    /// A warehouse export or the workspace's database (unreachable,
+    /// refused, a table missing, too slow).
+    #[error(transparent)]
+    Warehouse(#[from] crate::warehouse::WarehouseError),
     #[error("cancelled")]
     Cancelled,
 }
@@ -55,6 +59,7 @@ impl AppError {
             | AppError::NoSegment(_)
             | AppError::InUse { .. }
             | AppError::Invalid(_) => true,
+            AppError::Warehouse(e) => matches!(e, crate::warehouse::WarehouseError::Invalid(_)),
             _ => false,
         }
     }

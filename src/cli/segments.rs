@@ -118,6 +118,7 @@ impl From<AppError> for CliError {
             AppError::Store(StoreError::Invalid(m)) => CliError::new(2, m),
             AppError::Store(s) => s.into(),
             AppError::Engine(e) => e.into(),
+            AppError::Warehouse(e) => e.into(),
             other => CliError::new(if other.is_bad_input() { 2 } else { 1 }, other.to_string()),
         }
     }

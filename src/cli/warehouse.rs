@@ -7,11 +7,10 @@ use clap::Subcommand;
 
 use super::segments::{RuleSource, load_rule};
 use super::{CliError, TermProgress, parse_as_of_or_now};
-use crate::engine::resolve::{RKind, RNode};
 use crate::engine::sql::{Dialect, Mapping, compile_mapped};
 use crate::store::Store;
 use crate::warehouse::postgres::Source;
-use crate::warehouse::{WarehouseError, export_schema, fields_used};
+use crate::warehouse::{WarehouseError, export_schema};
 
 impl From<WarehouseError> for CliError {
     fn from(e: WarehouseError) -> CliError {
@@ -64,14 +63,9 @@ pub fn read_mapping(path: &Path) -> Result<Mapping, CliError> {
 fn check_mapping(store: &Store, mapping: &Mapping) -> Result<(), CliError> {
     let schema = crate::engine::schema_of(store)?;
     let known: Vec<&str> = schema.fields.iter().map(|f| f.name.as_str()).collect();
-    let unknown = mapping.unknown_customer_columns(&known);
-    if let Some(f) = unknown.first() {
-        return Err(CliError::new(
-            2,
-            format!("mapping customers.columns.{f}: the workspace has no field {f:?}"),
-        ));
-    }
-    Ok(())
+    mapping
+        .check_fields(&known)
+        .map_err(|e| CliError::new(2, e))
 }
 
 pub fn sql(
@@ -117,18 +111,7 @@ pub fn source(cmd: SourceCommand) -> Result<(), CliError> {
             mapping,
         } => {
             let mapping = mapping.map(|p| read_mapping(&p)).transpose()?;
-            let described = crate::app::segments::set_source(&workspace, Some(&url), mapping)
-                .map_err(|e| {
-                    // The database's own problems keep their exit code.
-                    CliError::new(
-                        if e.to_string().contains("PostgreSQL") {
-                            3
-                        } else {
-                            2
-                        },
-                        e.to_string(),
-                    )
-                })?;
+            let described = crate::app::segments::set_source(&workspace, Some(&url), mapping)?;
             println!("source = {}", described.unwrap_or_default());
             Ok(())
         }
@@ -190,48 +173,17 @@ pub fn count_on_source(
     let as_of = parse_as_of_or_now(as_of)?;
     let store = Store::open_read_only(workspace)?;
     let (_, node, _) = load_rule(&store, rule)?;
-    let s = need_source(&store)?;
-    let mut client = s.connect()?;
-    let fields = fields_used(&node);
-    let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
-    s.check_tables(&mut client, &fields)?;
-    let started = std::time::Instant::now();
-    let count = s.count(&mut client, &node, as_of)?;
-    println!("count = {count}");
-    println!("source = {}", s.describe());
+    drop(store);
+    let c =
+        crate::app::segments::count_on_source(workspace, &node, as_of, tree, &TermProgress::new())?;
+    println!("count = {}", c.nodes.first().map_or(0, |n| n.2));
+    println!("source = {}", c.source);
     println!("as_of = {}", crate::model::time::format_ts(as_of));
-    println!(
-        "count_time = {:.1} ms",
-        started.elapsed().as_secs_f64() * 1e3
-    );
+    println!("count_time = {:.1} ms", c.millis);
     if tree {
         println!();
-        let mut lines = Vec::new();
-        tree_counts(&s, &mut client, &node, as_of, 0, &mut lines)?;
-        for l in lines {
-            println!("{l}");
-        }
-    }
-    Ok(())
-}
-
-fn tree_counts(
-    s: &Source,
-    client: &mut postgres::Client,
-    node: &RNode,
-    as_of: i64,
-    depth: usize,
-    out: &mut Vec<String>,
-) -> Result<(), CliError> {
-    let n = s.count(client, node, as_of)?;
-    out.push(format!(
-        "{n:>10}  {}{}",
-        "  ".repeat(depth),
-        crate::engine::explain::node_label(node)
-    ));
-    if let RKind::Group { children, .. } = &node.kind {
-        for c in children {
-            tree_counts(s, client, c, as_of, depth + 1, out)?;
+        for (depth, label, n) in &c.nodes {
+            println!("{n:>10}  {}{label}", "  ".repeat(*depth));
         }
     }
     Ok(())
@@ -259,11 +211,7 @@ pub fn members_on_source(
         out.display().to_string()
     };
     let found = crate::app::segments::members_on_source(workspace, &node, as_of, &audience, &to)?;
-    let mut csv = String::from("id\n");
-    for id in &found.ids {
-        csv.push_str(&id.to_string());
-        csv.push('\n');
-    }
+    let csv = found.csv();
     let summary = [
         format!("members = {}", found.ids.len()),
         if audience.includes_unreachable() {

@@ -223,20 +223,23 @@ impl Mapping {
                 EVENT_COLUMNS.join(", ")
             ));
         }
-        if !m.customers.columns.contains_key("id") && m.customers.columns.is_empty() {
-            // Nothing renamed: fine.
-        }
         Ok(m)
     }
 
-    /// Customer fields the mapping renames that `known` does not have.
-    pub fn unknown_customer_columns<'a>(&'a self, known: &[&str]) -> Vec<&'a str> {
-        self.customers
+    /// Refuses a customer field the mapping renames that `known` (the
+    /// workspace's fields) does not have.
+    pub fn check_fields(&self, known: &[&str]) -> Result<(), String> {
+        match self
+            .customers
             .columns
             .keys()
-            .map(String::as_str)
-            .filter(|k| *k != "id" && !known.contains(k))
-            .collect()
+            .find(|k| k.as_str() != "id" && !known.contains(&k.as_str()))
+        {
+            Some(f) => Err(format!(
+                "mapping customers.columns.{f}: the workspace has no field {f:?}"
+            )),
+            None => Ok(()),
+        }
     }
 
     pub fn customers_table(&self) -> &str {

@@ -280,6 +280,23 @@ pub fn count_query(members_sql: &str) -> String {
     format!("SELECT count(*) FROM (\n{members_sql}\n) AS members")
 }
 
+/// Every node of `node` in pre-order (the order of the engine's node
+/// counts), with its depth, 0 at the root.
+pub fn nodes_with_depth(
+    node: &crate::engine::resolve::RNode,
+) -> Vec<(usize, &crate::engine::resolve::RNode)> {
+    use crate::engine::resolve::RKind;
+    let mut out = Vec::new();
+    let mut stack = vec![(0usize, node)];
+    while let Some((depth, n)) = stack.pop() {
+        out.push((depth, n));
+        if let RKind::Group { children, .. } = &n.kind {
+            stack.extend(children.iter().rev().map(|c| (depth + 1, c)));
+        }
+    }
+    out
+}
+
 /// The customer fields a rule reads (referenced segments and score models
 /// included), each once, in order of appearance.
 pub fn fields_used(node: &crate::engine::resolve::RNode) -> Vec<String> {

@@ -11,7 +11,6 @@ use postgres::types::ToSql;
 use postgres::{Client, Config, NoTls};
 
 use super::WarehouseError;
-use crate::engine::resolve::RKind;
 use crate::engine::resolve::RNode;
 use crate::engine::sql::{Dialect, EVENT_COLUMNS, Mapping, compile_mapped, compile_reachable};
 use crate::store::{SqlValue, Store};
@@ -129,14 +128,18 @@ impl Source {
     /// `fields` are the customer fields the rules use.
     pub fn check_tables(&self, client: &mut Client, fields: &[&str]) -> Result<(), WarehouseError> {
         let m = &self.mapping;
-        let customers = m.customers.table.as_deref().unwrap_or("customers");
-        let events = m.events.table.as_deref().unwrap_or("events");
-        let col = |t: &crate::engine::sql::TableMap, c: &str| {
-            t.columns.get(c).cloned().unwrap_or_else(|| c.to_string())
-        };
-        let mut want: Vec<(&str, String)> = vec![(customers, col(&m.customers, "id"))];
-        want.extend(fields.iter().map(|f| (customers, col(&m.customers, f))));
-        want.extend(EVENT_COLUMNS.iter().map(|c| (events, col(&m.events, c))));
+        let (customers, events) = (m.customers_table(), m.events_table());
+        let mut want: Vec<(&str, String)> = vec![(customers, m.customer_column("id").to_string())];
+        want.extend(
+            fields
+                .iter()
+                .map(|f| (customers, m.customer_column(f).to_string())),
+        );
+        want.extend(
+            EVENT_COLUMNS
+                .iter()
+                .map(|c| (events, m.event_column(c).to_string())),
+        );
         for table in [customers, events] {
             let have = table_columns(client, table)?;
             if have.is_empty() {
@@ -215,8 +218,7 @@ impl Source {
         progress: &dyn crate::progress::Progress,
     ) -> Result<Verdicts, WarehouseError> {
         let mut out = Vec::new();
-        let mut stack = vec![(0usize, node)];
-        while let Some((depth, n)) = stack.pop() {
+        for (depth, n) in super::nodes_with_depth(node) {
             if progress.is_cancelled() {
                 return Err(WarehouseError::Cancelled);
             }
@@ -236,9 +238,6 @@ impl Source {
                 crate::engine::explain::node_label(n),
                 row.get::<_, bool>(0),
             ));
-            if let RKind::Group { children, .. } = &n.kind {
-                stack.extend(children.iter().rev().map(|c| (depth + 1, c)));
-            }
         }
         Ok(out)
     }

@@ -440,7 +440,8 @@ fn a_postgres_source_counts_like_the_engine_and_names_what_is_wrong() {
     let engine = Engine::load(&store, &NoProgress).unwrap();
     let as_of = common::ts(common::AS_OF);
     let ev = engine.evaluate(&node, as_of, &NoProgress).unwrap();
-    let counted = prism::app::segments::count_on_source(&ws, &node, as_of, &NoProgress).unwrap();
+    let counted =
+        prism::app::segments::count_on_source(&ws, &node, as_of, true, &NoProgress).unwrap();
     let remote_counts: Vec<u64> = counted.nodes.iter().map(|n| n.2).collect();
     let local_counts: Vec<u64> = ev.nodes.iter().map(|n| n.count as u64).collect();
     assert_eq!(remote_counts, local_counts);

@@ -357,44 +357,39 @@ pub struct SourceCount {
     pub millis: f64,
 }
 
-/// `node` counted by the workspace's PostgreSQL source as of `as_of`, at
-/// every node. The tables are checked first, so a missing one is named
-/// rather than failing a query.
+/// `node` counted by the workspace's PostgreSQL source as of `as_of`: the
+/// root, and with `every_node` each node below it too. The tables are
+/// checked first, so a missing one is named rather than failing a query.
 pub fn count_on_source(
     workspace: &std::path::Path,
     node: &crate::engine::resolve::RNode,
     as_of: i64,
+    every_node: bool,
     progress: &dyn crate::progress::Progress,
 ) -> Result<SourceCount, AppError> {
-    let fail = |e: crate::warehouse::WarehouseError| AppError::Invalid(e.to_string());
     let store = Store::open_read_only(workspace)?;
     progress.report(0.0, "connecting to the source");
     let (source, mut client) = connect_source(&store, node)?;
+    let mut walk = crate::warehouse::nodes_with_depth(node);
+    if !every_node {
+        walk.truncate(1);
+    }
+    let total = walk.len() as f32;
     let mut nodes = Vec::new();
-    let mut stack = vec![(0usize, node)];
     let mut millis = 0.0;
-    let total = {
-        let mut n = 0;
-        node.walk(&mut |_| n += 1);
-        n as f32
-    };
-    while let Some((depth, n)) = stack.pop() {
+    for (depth, n) in walk {
         if progress.is_cancelled() {
-            return Err(AppError::Invalid("cancelled".into()));
+            return Err(AppError::Cancelled);
         }
         progress.report(nodes.len() as f32 / total, "counting on PostgreSQL");
         let started = std::time::Instant::now();
         let count = crate::warehouse::postgres::cancellable(&mut client, progress, |c| {
             source.count(c, n, as_of)
-        })
-        .map_err(fail)?;
+        })?;
         if nodes.is_empty() {
             millis = started.elapsed().as_secs_f64() * 1e3;
         }
         nodes.push((depth, crate::engine::explain::node_label(n), count));
-        if let crate::engine::resolve::RKind::Group { children, .. } = &n.kind {
-            stack.extend(children.iter().rev().map(|c| (depth + 1, c)));
-        }
     }
     Ok(SourceCount {
         source: source.describe(),
@@ -413,10 +408,9 @@ pub fn set_source(
     mapping: Option<crate::engine::sql::Mapping>,
 ) -> Result<Option<String>, AppError> {
     use crate::warehouse::postgres::Source;
-    let fail = |e: crate::warehouse::WarehouseError| AppError::Invalid(e.to_string());
     let store = Store::open(workspace)?;
     let Some(url) = url else {
-        Source::clear(&store).map_err(fail)?;
+        Source::clear(&store)?;
         return Ok(None);
     };
     let known: Vec<String> = schema_of(&store)?
@@ -427,11 +421,7 @@ pub fn set_source(
     let mapping = match mapping {
         Some(m) => {
             let known: Vec<&str> = known.iter().map(String::as_str).collect();
-            if let Some(f) = m.unknown_customer_columns(&known).first() {
-                return Err(AppError::Invalid(format!(
-                    "mapping customers.columns.{f}: the workspace has no field {f:?}"
-                )));
-            }
+            m.check_fields(&known).map_err(AppError::Invalid)?;
             m
         }
         None => Source::of_workspace(&store)
@@ -440,11 +430,11 @@ pub fn set_source(
             .map(|s| s.mapping)
             .unwrap_or_default(),
     };
-    let source = Source::new(url, mapping).map_err(fail)?;
-    let mut client = source.connect().map_err(fail)?;
+    let source = Source::new(url, mapping)?;
+    let mut client = source.connect()?;
     let fields: Vec<&str> = known.iter().map(String::as_str).collect();
-    source.check_tables(&mut client, &fields).map_err(fail)?;
-    source.save(&store).map_err(fail)?;
+    source.check_tables(&mut client, &fields)?;
+    source.save(&store)?;
     Ok(Some(source.describe()))
 }
 
@@ -454,14 +444,12 @@ fn connect_source(
     node: &RNode,
 ) -> Result<(crate::warehouse::postgres::Source, postgres::Client), AppError> {
     use crate::warehouse::postgres::Source;
-    let fail = |e: crate::warehouse::WarehouseError| AppError::Invalid(e.to_string());
-    let source = Source::of_workspace(store)
-        .map_err(fail)?
+    let source = Source::of_workspace(store)?
         .ok_or_else(|| AppError::Invalid("this workspace has no source".into()))?;
-    let mut client = source.connect().map_err(fail)?;
+    let mut client = source.connect()?;
     let fields = crate::warehouse::fields_used(node);
     let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
-    source.check_tables(&mut client, &fields).map_err(fail)?;
+    source.check_tables(&mut client, &fields)?;
     Ok((source, client))
 }
 
@@ -471,6 +459,17 @@ pub struct SourceMembers {
     pub ids: Vec<i64>,
     /// Unreachable members left out (or, with an override, included).
     pub unreachable: usize,
+}
+
+impl SourceMembers {
+    /// The ids as CSV: `id`, then one per line.
+    pub fn csv(&self) -> String {
+        let mut csv = String::from("id\n");
+        for id in &self.ids {
+            csv.push_str(&format!("{id}\n"));
+        }
+        csv
+    }
 }
 
 /// The ids of `node`'s members on the workspace's source as of `as_of`,
@@ -483,15 +482,10 @@ pub fn members_on_source(
     audience: &super::privacy::Audience,
     what: &str,
 ) -> Result<SourceMembers, AppError> {
-    let fail = |e: crate::warehouse::WarehouseError| AppError::Invalid(e.to_string());
     let store = Store::open_read_only(workspace)?;
     let (source, mut client) = connect_source(&store, node)?;
-    let everyone = source
-        .member_ids(&mut client, node, as_of, false)
-        .map_err(fail)?;
-    let reachable = source
-        .member_ids(&mut client, node, as_of, true)
-        .map_err(fail)?;
+    let everyone = source.member_ids(&mut client, node, as_of, false)?;
+    let reachable = source.member_ids(&mut client, node, as_of, true)?;
     let unreachable = everyone.len() - reachable.len();
     drop(store);
     super::privacy::record_override(workspace, audience, what, unreachable)?;
@@ -515,17 +509,11 @@ pub fn explain_on_source(
     who: &str,
     progress: &dyn crate::progress::Progress,
 ) -> Result<(i64, crate::warehouse::postgres::Verdicts), AppError> {
-    let fail = |e: crate::warehouse::WarehouseError| AppError::Invalid(e.to_string());
     let store = Store::open_read_only(workspace)?;
     let (source, mut client) = connect_source(&store, node)?;
-    let id = source
-        .find_customer(&mut client, who)
-        .map_err(fail)?
-        .ok_or_else(|| {
-            AppError::Invalid(format!("no customer {who:?} on {}", source.describe()))
-        })?;
-    let nodes = source
-        .explain(&mut client, node, as_of, id, progress)
-        .map_err(fail)?;
+    let id = source.find_customer(&mut client, who)?.ok_or_else(|| {
+        AppError::Invalid(format!("no customer {who:?} on {}", source.describe()))
+    })?;
+    let nodes = source.explain(&mut client, node, as_of, id, progress)?;
     Ok((id, nodes))
 }

@@ -14,21 +14,14 @@ use crate::store::Store;
 use crate::warehouse::postgres::{Source, load_export};
 use crate::warehouse::{export_schema, write_sql_files};
 
+/// A segment's name as a figure's key: `Frequent buyers` → `frequent_buyers`.
 fn slug(name: &str) -> String {
-    name.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    crate::email::export::slug(name).replace('-', "_")
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
+    super::percentile(&v, 50.0)
 }
 
 pub fn run(

@@ -17,7 +17,6 @@ pub struct SqlState {
     pub source: Option<Result<Option<String>, String>>,
     /// The last count on the source.
     pub remote: Option<Result<RemoteCount, String>>,
-    pub running: bool,
     /// The connection string being typed (no password).
     pub url: String,
     /// Why the last connection string was not kept.
@@ -52,10 +51,7 @@ impl SqlState {
             SqlMsg::Exported(Ok(path)) => s.sql.exported = Some(path),
             SqlMsg::Exported(Err(e)) => ctx.error(e),
             SqlMsg::Source(r) => s.sql.source = Some(r),
-            SqlMsg::Counted(r) => {
-                s.sql.running = false;
-                s.sql.remote = Some(r);
-            }
+            SqlMsg::Counted(r) => s.sql.remote = Some(r),
             SqlMsg::SourceSet(Ok(d)) => {
                 s.sql.source = Some(Ok(d));
                 s.sql.remote = None;
@@ -118,14 +114,13 @@ fn count_on_source(s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>) {
     if Some(k) != s.current {
         return;
     }
-    s.sql.running = true;
     s.sql.remote = None;
     let (node, as_of, local) = (r.node.clone(), r.evaluation.as_of, r.evaluation.count());
     ctx.jobs.spawn(
         JobKey::WarehouseCount,
         "Counting on PostgreSQL",
         move |progress| {
-            let r = crate::app::segments::count_on_source(&ws, &node, as_of, progress)
+            let r = crate::app::segments::count_on_source(&ws, &node, as_of, true, progress)
                 .map(|count| RemoteCount { count, local })
                 .map_err(|e| e.to_string());
             Msg::Segments(SegMsg::Sql(SqlMsg::Counted(r)))
@@ -241,11 +236,7 @@ fn export_source_members(s: &SegmentsScreen, ctx: &mut ScreenCtx<'_>) {
                 &path.display().to_string(),
             )
             .and_then(|m| {
-                let mut csv = String::from("id\n");
-                for id in &m.ids {
-                    csv.push_str(&format!("{id}\n"));
-                }
-                crate::app::segments::write_text(&path, &csv).map(|p| {
+                crate::app::segments::write_text(&path, &m.csv()).map(|p| {
                     format!(
                         "{p}: {} members, {} who cannot be emailed left out",
                         m.ids.len(),
@@ -330,12 +321,11 @@ fn source_ui(ui: &mut egui::Ui, s: &mut SegmentsScreen, ctx: &mut ScreenCtx<'_>,
         {
             set_source(ctx, None);
         }
-        let busy = s.sql.running || ctx.jobs.is_running(&JobKey::WarehouseCount);
+        let busy = ctx.jobs.is_running(&JobKey::WarehouseCount);
         if busy {
             ui.spinner();
             if ui.button("Cancel").clicked() {
                 ctx.jobs.forget(&JobKey::WarehouseCount);
-                s.sql.running = false;
             }
         } else if ui
             .add_enabled(valid, egui::Button::new("Count on PostgreSQL"))
