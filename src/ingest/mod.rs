@@ -777,7 +777,7 @@ pub fn import_file(
         Vec::new()
     };
     // A first load of customers or events goes faster without their
-    // lookup indexes (built at the end, inside the same transaction).
+    // lookup indexes (built when a query first needs them).
     let fast = match mapping.kind {
         Kind::Events => existing_events == 0,
         Kind::Customers => store.customer_count()? == 0,
@@ -843,21 +843,8 @@ pub fn import_file(
         report.reset_counts();
         return Ok(report);
     }
-    // Likely duplicates are looked for while the indexes a first load
-    // dropped are built (two cores, two jobs).
-    if !options.dry_run {
-        progress.report(0.97, "indexing");
-    }
-    let (found, built) = std::thread::scope(|s| {
-        let found = s.spawn(|| people.map(duplicates::find));
-        let built = if options.dry_run {
-            Ok(())
-        } else {
-            load.build_indexes()
-        };
-        (found.join(), built)
-    });
-    built?;
+    // On a thread of its own: a panic there fails this import, not the app.
+    let found = std::thread::scope(|s| s.spawn(|| people.map(duplicates::find)).join());
     match found {
         Ok(Some((count, list))) => {
             report.likely_duplicate_count = count;
@@ -928,12 +915,16 @@ fn read_and_write(
     started: Instant,
 ) -> Result<source::ReadSummary, ImportError> {
     let (tx, rx) = mpsc::sync_channel::<Vec<Parsed>>(4);
+    // Written batches go back to the reading thread, which made their rows:
+    // it drops what is left of them there and reuses the vectors.
+    let (back_tx, back_rx) = mpsc::sync_channel::<Vec<Parsed>>(4);
     let size = sniffed.size;
     let shown = file.display().to_string();
     let cancel = std::sync::atomic::AtomicBool::new(false);
     let rows_done = std::sync::atomic::AtomicU64::new(0);
     std::thread::scope(|s| {
         let reader = s.spawn(|| {
+            let back_rx = back_rx;
             let mut batch = Vec::with_capacity(BATCH);
             let mut send_failed = false;
             let r = source::read_rows(
@@ -957,7 +948,14 @@ fn read_and_write(
                 &mut |row: &Row<'_>| {
                     batch.push(converter.convert(row));
                     if batch.len() >= BATCH {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                        let next = match back_rx.try_recv() {
+                            Ok(mut spent) => {
+                                spent.clear();
+                                spent
+                            }
+                            Err(_) => Vec::with_capacity(BATCH),
+                        };
+                        let full = std::mem::replace(&mut batch, next);
                         if tx.send(full).is_err() {
                             send_failed = true;
                             return Err(ImportError::Cancelled);
@@ -974,7 +972,7 @@ fn read_and_write(
             r
         });
         let mut write_result = Ok(());
-        for batch in rx.iter() {
+        for mut batch in rx.iter() {
             if write_result.is_err() {
                 continue; // drain so the reader can finish
             }
@@ -984,10 +982,12 @@ fn read_and_write(
                 continue;
             }
             rows_done.fetch_add(batch.len() as u64, std::sync::atomic::Ordering::Relaxed);
-            if let Err(e) = writer.write_batch(batch) {
+            if let Err(e) = writer.write_batch(&mut batch) {
                 cancel.store(true, std::sync::atomic::Ordering::Relaxed);
                 write_result = Err(e);
             }
+            // Full, or the reader is done: dropped here instead.
+            let _ = back_tx.try_send(batch);
         }
         let read = reader.join().unwrap_or_else(|_| {
             Err(ImportError::File {

@@ -28,8 +28,8 @@ pub(super) struct Writer<'l, 'a, 'r> {
     /// there were any.
     existing_copies: FxHashMap<u64, u64>,
     drop_identical: bool,
-    /// Events waiting to be inserted at the end of the batch.
-    pending: Vec<NewEvent>,
+    /// Where in the batch the events to insert at its end are.
+    pending: Vec<usize>,
     /// Check new events against those already in the workspace.
     check_existing: bool,
     names_present: HashSet<String>,
@@ -108,10 +108,14 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
         })
     }
 
-    pub fn write_batch(&mut self, batch: Vec<Parsed>) -> Result<(), ImportError> {
-        for p in batch {
+    /// Writes a batch of rows. What it keeps (keys, people) it takes out of
+    /// the rows; the rest stays for the caller to drop, on the thread that
+    /// made them (freeing there is cheaper, and off this busy one).
+    pub fn write_batch(&mut self, batch: &mut [Parsed]) -> Result<(), ImportError> {
+        self.pending.clear();
+        for (at, p) in batch.iter_mut().enumerate() {
             match p {
-                Parsed::Rejected(r) => self.report.reject(r),
+                Parsed::Rejected(r) => self.report.reject(r.clone()),
                 Parsed::Customer {
                     row,
                     line,
@@ -120,10 +124,10 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
                     warning,
                     person,
                 } => {
-                    if let Some(w) = warning {
+                    if let Some(w) = warning.take() {
                         self.report.warn_row(w);
                     }
-                    self.customer(row, line, customer, consent, person)?
+                    self.customer(*row, *line, customer, *consent, person.take())?
                 }
                 Parsed::Event {
                     row,
@@ -132,23 +136,32 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
                     event,
                     source_key,
                     hash,
-                } => self.event(row, line, key, event, source_key, hash)?,
-                Parsed::Product(p) => match self.load.upsert_product(&p)? {
+                } => {
+                    if self.event(*row, *line, key, event, source_key.as_deref(), *hash)? {
+                        self.pending.push(at);
+                    }
+                }
+                Parsed::Product(p) => match self.load.upsert_product(p)? {
                     Write::Inserted => self.report.inserted += 1,
                     Write::Updated => self.report.updated += 1,
                     Write::Unchanged => self.report.unchanged += 1,
                 },
-                Parsed::Campaign(c) => match self.load.upsert_campaign(&c)? {
+                Parsed::Campaign(c) => match self.load.upsert_campaign(c)? {
                     Write::Inserted => self.report.inserted += 1,
                     Write::Updated => self.report.updated += 1,
                     Write::Unchanged => self.report.unchanged += 1,
                 },
             }
         }
-        let pending = std::mem::take(&mut self.pending);
-        self.load.insert_events(&pending)?;
-        self.pending = pending;
-        self.pending.clear();
+        let events: Vec<&NewEvent> = self
+            .pending
+            .iter()
+            .filter_map(|&at| match &batch[at] {
+                Parsed::Event { event, .. } => Some(event),
+                _ => None,
+            })
+            .collect();
+        self.load.insert_events(&events)?;
         Ok(())
     }
 
@@ -156,7 +169,7 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
         &mut self,
         row: u64,
         _line: u64,
-        c: Customer,
+        c: &mut Customer,
         consent: Option<bool>,
         person: Option<Person>,
     ) -> Result<(), ImportError> {
@@ -177,18 +190,23 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
         }
         match by_key.or(by_email) {
             None => {
-                let id = self.load.insert_customer(&c)?;
-                self.keys.by_external.insert(c.external_id.clone(), id);
-                if let Some(e) = &c.email {
-                    self.keys.by_email.entry(e.clone()).or_insert(id);
+                let id = self.load.insert_customer(c)?;
+                // Written: its key and email are the maps' now.
+                self.keys
+                    .by_external
+                    .insert(std::mem::take(&mut c.external_id), id);
+                if let Some(e) = c.email.take() {
+                    self.keys.by_email.entry(e).or_insert(id);
                 }
                 self.touched.insert(id, row);
                 self.report.inserted += 1;
             }
             Some(id) => {
-                let changed = self.load.update_customer(id, &c, consent)?;
-                if let Some(e) = &c.email {
-                    self.keys.by_email.entry(e.clone()).or_insert(id);
+                let changed = self.load.update_customer(id, c, consent)?;
+                if let Some(e) = &c.email
+                    && !self.keys.by_email.contains_key(e)
+                {
+                    self.keys.by_email.insert(e.clone(), id);
                 }
                 let earlier = self.touched.get(&id).copied();
                 if by_key.is_none() {
@@ -215,31 +233,33 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
         Ok(())
     }
 
+    /// Writes an event, or counts it: true when it is to be inserted with
+    /// the batch (its customer id set).
     fn event(
         &mut self,
         row: u64,
         line: u64,
-        key: String,
-        mut e: NewEvent,
-        source_key: Option<String>,
+        key: &str,
+        e: &mut NewEvent,
+        source_key: Option<&str>,
         h: u64,
-    ) -> Result<(), ImportError> {
+    ) -> Result<bool, ImportError> {
         let found = match self.key {
-            CustomerKey::Id => self.keys.by_external.get(&key).copied(),
-            CustomerKey::Email => self.keys.by_email.get(&key).copied(),
+            CustomerKey::Id => self.keys.by_external.get(key).copied(),
+            CustomerKey::Email => self.keys.by_email.get(key).copied(),
         };
         let id = match found {
             Some(id) => id,
             None if self.create_missing => {
                 let stub = Customer {
-                    external_id: key.clone(),
-                    email: (self.key == CustomerKey::Email).then(|| key.clone()),
+                    external_id: key.to_owned(),
+                    email: (self.key == CustomerKey::Email).then(|| key.to_owned()),
                     ..Customer::default()
                 };
                 let id = self.load.insert_customer(&stub)?;
-                self.keys.by_external.insert(key.clone(), id);
+                self.keys.by_external.insert(key.to_owned(), id);
                 if self.key == CustomerKey::Email {
-                    self.keys.by_email.insert(key.clone(), id);
+                    self.keys.by_email.insert(key.to_owned(), id);
                 }
                 self.report.stub_customers += 1;
                 id
@@ -249,18 +269,19 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
                     row,
                     line,
                     column: self.customer_column.clone(),
-                    value: Some(key.clone()),
+                    value: Some(key.to_owned()),
                     reason: format!(
                         "no customer {key:?} in the workspace (import customers first, or create missing customers)"
                     ),
                 });
-                return Ok(());
+                return Ok(false);
             }
         };
         e.customer_id = id;
         let time = e.time;
-        let outcome = if let Some(k) = source_key.as_deref() {
-            self.load.write_keyed_event(&e, k)?
+        let mut queued = false;
+        let outcome = if let Some(k) = source_key {
+            self.load.write_keyed_event(e, k)?
         } else {
             // Without an event id, identical rows are kept as the separate
             // events they are (the same purchase twice on one day) unless
@@ -275,14 +296,14 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
                     self.report.identical_row(row, u64::from(first));
                     if self.drop_identical {
                         self.report.merged += 1;
-                        return Ok(());
+                        return Ok(false);
                     }
                     u64::from(seen)
                 }
                 std::collections::hash_map::Entry::Vacant(v) => {
                     v.insert((row32, 1));
                     if self.check_existing && self.names_present.contains(&e.name) {
-                        let copies = self.load.event_copies(&e)?;
+                        let copies = self.load.event_copies(e)?;
                         if copies > 0 {
                             self.existing_copies.insert(h, copies);
                         }
@@ -293,7 +314,7 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
             if self.existing_copies.get(&h).is_some_and(|&c| nth < c) {
                 Write::Unchanged
             } else {
-                self.pending.push(e);
+                queued = true;
                 Write::Inserted
             }
         };
@@ -306,7 +327,7 @@ impl<'l, 'a, 'r> Writer<'l, 'a, 'r> {
             None => (time, time),
             Some((lo, hi)) => (lo.min(time), hi.max(time)),
         });
-        Ok(())
+        Ok(queued)
     }
 
     /// Everyone the likely-duplicates check compares: the imported

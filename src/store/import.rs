@@ -11,7 +11,7 @@ use rusqlite::{OptionalExtension, ToSql, params};
 
 use super::read::{import_from_row, insert_import};
 use super::write::{BulkLoad, field_value_to_sql, note_event, opt_text};
-use super::{Result, StoreError};
+use super::{Result, StoreError, schema};
 use crate::model::time::format_date;
 use crate::model::{Campaign, Customer, FieldValue, ImportRecord, Product};
 
@@ -148,7 +148,7 @@ impl BulkLoad<'_> {
     /// Inserts events in one go: [`EVENTS_PER_INSERT`] rows per statement
     /// (one cursor and one append search per group instead of per row),
     /// the rest one by one.
-    pub fn insert_events(&mut self, rows: &[NewEvent]) -> Result<()> {
+    pub fn insert_events<E: std::borrow::Borrow<NewEvent>>(&mut self, rows: &[E]) -> Result<()> {
         const COLUMNS: &str = "INSERT INTO events(customer_id, name, time, value, product, category, campaign, properties) VALUES ";
         // Whole groups, then the rest one statement each.
         let (groups, rest) = rows.split_at(rows.len() - rows.len() % EVENTS_PER_INSERT);
@@ -164,6 +164,7 @@ impl BulkLoad<'_> {
             for group in part.chunks_exact(n) {
                 let r = (|| {
                     for (k, e) in group.iter().enumerate() {
+                        let e = e.borrow();
                         let at = k * 8;
                         stmt.raw_bind_parameter(at + 1, e.customer_id)?;
                         stmt.raw_bind_parameter(at + 2, e.name.as_str())?;
@@ -183,6 +184,7 @@ impl BulkLoad<'_> {
             }
         }
         for e in rows {
+            let e = e.borrow();
             note_event(&mut self.written, &e.name, e.time);
         }
         Ok(())
@@ -250,8 +252,14 @@ impl BulkLoad<'_> {
         })
     }
 
-    /// How many events identical to `e` the workspace has.
+    /// How many events identical to `e` the workspace has. The first call
+    /// in a workspace whose first load left out the customer-events index
+    /// builds it (inside this load).
     pub fn event_copies(&mut self, e: &NewEvent) -> Result<u64> {
+        if !self.events_indexed {
+            self.ensure_index(&schema::EVENTS_BY_CUSTOMER)?;
+            self.events_indexed = true;
+        }
         let mut stmt = self
             .tx
             .prepare_cached(

@@ -355,6 +355,18 @@ impl Store {
         sqlite_err(&self.path, e)
     }
 
+    /// Builds a lookup index a first load left out
+    /// ([`schema::ON_DEMAND_INDEXES`]) if the workspace lacks it. True when
+    /// it was built now.
+    pub fn ensure_index(&self, index: &schema::OnDemandIndex) -> Result<bool> {
+        write::ensure_index(&self.conn, index).map_err(|e| self.err(e))
+    }
+
+    /// Whether the workspace has the index named `name`.
+    pub fn has_index(&self, name: &str) -> Result<bool> {
+        write::index_exists(&self.conn, name).map_err(|e| self.err(e))
+    }
+
     pub fn schema_version(&self) -> Result<i32> {
         self.conn
             .pragma_query_value(None, "user_version", |r| r.get(0))

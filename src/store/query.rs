@@ -43,8 +43,14 @@ pub struct ScoreRecord {
 
 impl Store {
     /// Runs a generated segment query (one `id` column) with bound values and
-    /// returns the ids. Only a single read-only statement is accepted.
+    /// returns the ids. Only a single read-only statement is accepted. Its
+    /// correlated subqueries read a customer's events through the
+    /// customer-events index, so a workspace opened for writing that lacks
+    /// it (a first load leaves it out) gets it first, once.
     pub fn query_customer_ids(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<i64>> {
+        if !self.conn.is_readonly(rusqlite::MAIN_DB).unwrap_or(true) {
+            self.ensure_index(&super::schema::EVENTS_BY_CUSTOMER)?;
+        }
         let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
         if !stmt.readonly() {
             return Err(StoreError::Invalid("a segment query must only read".into()));

@@ -7,25 +7,38 @@
 /// `PRAGMA application_id` of every Prism workspace: "PRSM" in ASCII.
 pub const APPLICATION_ID: i32 = 0x5052_534D;
 
-/// The indexes a first load drops and builds again at its end (one sort
-/// instead of a B-tree insert per row): `(name, create statement)`. Only
-/// indexes a lookup needs are here; what the engine reads comes in storage
-/// order, and per-name figures come from `event_stats`.
-pub const BULK_INDEXES: &[BulkIndex] = &[
-    BulkIndex {
-        name: "events_customer_name_time",
-        table: "events",
-        create: "CREATE INDEX IF NOT EXISTS events_customer_name_time ON events(customer_id, name, time)",
-    },
-    BulkIndex {
-        name: "customers_email",
-        table: "customers",
-        create: "CREATE INDEX IF NOT EXISTS customers_email ON customers(email)",
-    },
-];
+/// Lookup indexes a first load of their table drops and leaves out: the
+/// engine keeps its own columns, so nothing the app shows reads through
+/// them, and one sort when a query first needs one costs less than a
+/// B-tree insert per row on every import. [`Store::ensure_index`] builds
+/// one; from then on every load keeps it. What the engine reads comes in
+/// storage order, and per-name figures come from `event_stats`.
+///
+/// [`Store::ensure_index`]: super::Store::ensure_index
+pub const ON_DEMAND_INDEXES: &[OnDemandIndex] = &[EVENTS_BY_CUSTOMER, CUSTOMERS_BY_EMAIL];
 
-/// A lookup index a first load of its table drops and builds again.
-pub struct BulkIndex {
+/// A customer's events by name and time, for SQL run on the workspace
+/// (its correlated subqueries: `Store::query_customer_ids`, the oracle)
+/// and for an import's check for events the workspace already has. Both
+/// build it the first time they run.
+pub const EVENTS_BY_CUSTOMER: OnDemandIndex = OnDemandIndex {
+    name: "events_customer_name_time",
+    table: "events",
+    create: "CREATE INDEX IF NOT EXISTS events_customer_name_time ON events(customer_id, name, time)",
+};
+
+/// Customers by email. Imports keep every key in memory and the app finds
+/// customers through the engine; only an erasure by email looks one up in
+/// SQLite, and it reads the table (a million customers in a fraction of
+/// a second) rather than build this. Workspaces from before keep it.
+pub const CUSTOMERS_BY_EMAIL: OnDemandIndex = OnDemandIndex {
+    name: "customers_email",
+    table: "customers",
+    create: "CREATE INDEX IF NOT EXISTS customers_email ON customers(email)",
+};
+
+/// A lookup index a first load of its table drops (see [`ON_DEMAND_INDEXES`]).
+pub struct OnDemandIndex {
     pub name: &'static str,
     pub table: &'static str,
     pub create: &'static str,

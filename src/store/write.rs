@@ -21,12 +21,12 @@ pub struct BulkLoad<'a> {
     pub(super) path: String,
     pub(super) custom: Vec<FieldDef>,
     insert_customer_sql: String,
-    /// Indexes dropped for this load, built again at commit.
-    rebuild: Vec<&'static str>,
     /// Events this load inserted, per name, for `event_stats`.
     pub(super) written: FxHashMap<String, NameStats>,
     /// Names whose events changed in place: counted again at commit.
     pub(super) recount: HashSet<String>,
+    /// The customer-events index is known to be there.
+    pub(super) events_indexed: bool,
 }
 
 /// How many events of a name, and their oldest and newest time.
@@ -60,15 +60,13 @@ pub(super) fn note_event(written: &mut FxHashMap<String, NameStats>, name: &str,
 
 impl Store {
     /// Starts a bulk load. With `fast`, the lookup indexes of tables that are
-    /// empty now are dropped for the load and built at commit (one sort
-    /// instead of a B-tree insert per row), and foreign keys are not checked.
+    /// empty now are dropped, to be built when a query first needs them
+    /// ([`schema::ON_DEMAND_INDEXES`]), and foreign keys are not checked.
     pub fn bulk_load(&mut self, fast: bool) -> Result<BulkLoad<'_>> {
         let custom = self.custom_fields()?;
         let path = self.path.display().to_string();
         // A bigger page cache keeps a large load from re-reading pages.
         let _ = self.conn.pragma_update(None, "cache_size", -131_072);
-        // Index builds at commit sort on two threads.
-        let _ = self.conn.pragma_update(None, "threads", 2);
         if fast {
             // Loads check customer ids themselves (they come from this very
             // transaction), so SQLite need not look each one up again.
@@ -79,13 +77,12 @@ impl Store {
             path: path.clone(),
             source: e,
         })?;
-        let mut rebuild = Vec::new();
         if fast {
             let sqlite = |e| StoreError::Sqlite {
                 path: path.clone(),
                 source: e,
             };
-            for index in schema::BULK_INDEXES {
+            for index in schema::ON_DEMAND_INDEXES {
                 // Names come from the schema, not from a user.
                 let empty: bool = tx
                     .query_row(
@@ -97,7 +94,6 @@ impl Store {
                 if empty {
                     tx.execute_batch(&format!("DROP INDEX IF EXISTS {}", index.name))
                         .map_err(sqlite)?;
-                    rebuild.push(index.create);
                 }
             }
         }
@@ -107,9 +103,9 @@ impl Store {
             path,
             custom,
             insert_customer_sql,
-            rebuild,
             written: FxHashMap::default(),
             recount: HashSet::new(),
+            events_indexed: false,
         })
     }
 
@@ -302,6 +298,11 @@ impl BulkLoad<'_> {
         Ok(self.tx.last_insert_rowid())
     }
 
+    /// Builds `index` inside this load if the workspace lacks it.
+    pub(super) fn ensure_index(&self, index: &schema::OnDemandIndex) -> Result<bool> {
+        ensure_index(&self.tx, index).map_err(|e| self.err(e))
+    }
+
     /// Adds what this load wrote to `event_stats`.
     fn write_event_stats(&self) -> rusqlite::Result<()> {
         let mut add = self.tx.prepare(
@@ -384,10 +385,8 @@ impl BulkLoad<'_> {
         Ok(())
     }
 
-    /// Builds the dropped indexes, brings `event_stats` up to date, bumps
-    /// the data version and commits.
-    pub fn commit(mut self) -> Result<()> {
-        self.build_indexes()?;
+    /// Brings `event_stats` up to date, bumps the data version and commits.
+    pub fn commit(self) -> Result<()> {
         self.write_event_stats().map_err(|e| self.err(e))?;
         Store::bump_data_version(&self.tx).map_err(|e| self.err(e))?;
         let path = self.path.clone();
@@ -395,21 +394,40 @@ impl BulkLoad<'_> {
             .commit()
             .map_err(|e| StoreError::Sqlite { path, source: e })
     }
+}
 
-    /// Builds the indexes this load dropped (also done by `commit`).
-    pub fn build_indexes(&mut self) -> Result<()> {
-        if !self.rebuild.is_empty() {
-            // The index sorter sorts runs of about a page cache's worth of
-            // keys on each thread and merges them: 16 MB runs built the
-            // 10M-event index in 6.5 s where 64 MB took 7.7 s and 1 GB (one
-            // run, one thread) 18.6 s, and they keep the peak memory low.
-            let _ = self.tx.pragma_update(None, "cache_size", -16_384);
-            for sql in std::mem::take(&mut self.rebuild) {
-                self.tx.execute_batch(sql).map_err(|e| self.err(e))?;
-            }
-        }
-        Ok(())
+/// The page cache while an index is built. The index sorter sorts runs of
+/// about a page cache's worth of keys on each thread and merges them: 16 MB
+/// runs built the 10M-event index in 6.5 s where 64 MB took 7.7 s and 1 GB
+/// (one run, one thread) 18.6 s, and they keep the peak memory low.
+const SORTER_CACHE_KIB: i64 = -16_384;
+
+/// Whether the database has the index `name`.
+pub(super) fn index_exists(conn: &rusqlite::Connection, name: &str) -> rusqlite::Result<bool> {
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1)",
+        [name],
+        |r| r.get(0),
+    )
+}
+
+/// Builds `index` if the database lacks it, sorting on two threads, and
+/// puts the page cache back as it was. True when it was built.
+pub(super) fn ensure_index(
+    conn: &rusqlite::Connection,
+    index: &schema::OnDemandIndex,
+) -> rusqlite::Result<bool> {
+    if index_exists(conn, index.name)? {
+        return Ok(false);
     }
+    let cache: i64 = conn.pragma_query_value(None, "cache_size", |r| r.get(0))?;
+    let threads: i64 = conn.pragma_query_value(None, "threads", |r| r.get(0))?;
+    conn.pragma_update(None, "cache_size", SORTER_CACHE_KIB)?;
+    conn.pragma_update(None, "threads", 2)?;
+    let built = conn.execute_batch(index.create);
+    conn.pragma_update(None, "cache_size", cache)?;
+    conn.pragma_update(None, "threads", threads)?;
+    built.map(|()| true)
 }
 
 /// Counts the events of `names` again from the table, in one pass, into

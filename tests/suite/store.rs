@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use chrono::NaiveDate;
+use prism::ingest::ImportReport;
 use prism::model::{Campaign, Customer, Event, FieldType, FieldValue, Product, Template};
 use prism::store::schema::{APPLICATION_ID, CURRENT_VERSION};
 use prism::store::{Store, StoreError};
@@ -488,8 +489,8 @@ fn event_stats_follow_every_load_and_a_failed_load_leaves_them() {
         time,
         ..Default::default()
     };
-    // A first load: both tables empty, so their lookup indexes are dropped
-    // and built at commit; they must all be there afterwards.
+    // A first load: both tables empty, so their lookup indexes are dropped,
+    // to be built only once a query needs them.
     {
         let mut load = store.bulk_load(true).unwrap();
         let a = load.insert_customer(&sample_customer("A")).unwrap();
@@ -499,10 +500,10 @@ fn event_stats_follow_every_load_and_a_failed_load_leaves_them() {
         load.commit().unwrap();
     }
     store.end_bulk_load().unwrap();
-    let indexes = index_names(&path);
-    for want in ["customers_email", "events_customer_name_time"] {
-        assert!(indexes.contains(&want.to_string()), "{indexes:?}");
-    }
+    assert_eq!(
+        index_names(&path),
+        vec!["events_source_key".to_string(), "imports_hash".to_string()]
+    );
     assert_eq!(kept_stats(&store), counted_from_events(&path));
     assert_eq!(
         kept_stats(&store),
@@ -539,4 +540,108 @@ fn event_stats_follow_every_load_and_a_failed_load_leaves_them() {
     }
     assert_eq!(kept_stats(&store), before);
     assert_eq!(kept_stats(&store), counted_from_events(&path));
+}
+
+/// An events CSV of `rows` (customer, event, timestamp, value) imported
+/// into `ws`; the import's report.
+fn import_events(ws: &Path, name: &str, rows: &[(&str, &str, &str, &str)]) -> ImportReport {
+    let csv = ws.with_file_name(name);
+    let mut text = String::from("customer_id,event,timestamp,value\n");
+    for (c, e, t, v) in rows {
+        text.push_str(&format!("{c},{e},{t},{v}\n"));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let opts = prism::ingest::ImportOptions {
+        kind: Some(prism::ingest::Kind::Events),
+        ..Default::default()
+    };
+    prism::ingest::import_file(ws, &csv, &opts, &prism::progress::NoProgress).unwrap()
+}
+
+#[test]
+fn the_customer_events_index_is_built_the_first_time_a_query_needs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("w.prism");
+    crate::common::import_customers(
+        &ws,
+        "customer_id,email\nA,a@example.com\nB,b@example.com\nC,c@example.com\n",
+    );
+    let has = |name: &str| index_names(&ws).contains(&name.to_string());
+    // A first load of events leaves the index out.
+    let first = [
+        ("A", "order", "2026-01-05T10:00:00Z", "20"),
+        ("B", "order", "2026-01-06T10:00:00Z", "35"),
+        ("A", "order", "2026-01-05T10:00:00Z", "20"),
+    ];
+    let r = import_events(&ws, "orders.csv", &first);
+    assert_eq!(r.inserted, 3);
+    assert!(!has("events_customer_name_time"));
+    // Events of a name the workspace lacks need no check against it.
+    let r = import_events(
+        &ws,
+        "opens.csv",
+        &[("C", "email_open", "2026-01-07T08:00:00Z", "")],
+    );
+    assert_eq!(r.inserted, 1);
+    assert!(!has("events_customer_name_time"));
+    // An overlapping export of orders is checked against the workspace:
+    // the index is built inside that import, and only what is new is added
+    // (the identical pair of A's orders was two orders, and still is).
+    let overlap = [
+        ("A", "order", "2026-01-05T10:00:00Z", "20"),
+        ("A", "order", "2026-01-05T10:00:00Z", "20"),
+        ("B", "order", "2026-01-06T10:00:00Z", "35"),
+        ("C", "order", "2026-01-08T10:00:00Z", "12.5"),
+    ];
+    let r = import_events(&ws, "orders-2.csv", &overlap);
+    assert_eq!((r.inserted, r.unchanged), (1, 3));
+    assert!(has("events_customer_name_time"));
+    assert_eq!(
+        crate::common::counted_from_events(&ws),
+        vec![
+            ("email_open".to_string(), 1, 1767772800, 1767772800),
+            ("order".to_string(), 4, 1767607200, 1767866400),
+        ]
+    );
+}
+
+#[test]
+fn segment_sql_on_a_workspace_without_the_index_builds_it_and_finds_the_same_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("w.prism");
+    crate::common::import_customers(&ws, "customer_id\nA\nB\nC\n");
+    import_events(
+        &ws,
+        "orders.csv",
+        &[
+            ("A", "order", "2026-01-05T10:00:00Z", "20"),
+            ("B", "order", "2026-01-06T10:00:00Z", "35"),
+            ("B", "order", "2026-01-09T10:00:00Z", "5"),
+        ],
+    );
+    let has = |name: &str| index_names(&ws).contains(&name.to_string());
+    assert!(!has("events_customer_name_time"));
+    let sql = "SELECT c.id FROM customers c WHERE (SELECT count(*) FROM events e
+               WHERE e.customer_id = c.id AND e.name = ?1) >= 2 ORDER BY c.id";
+    let order = [prism::store::SqlValue::Text("order".into())];
+    // Read-only: answered by a scan, nothing written.
+    let read_only = Store::open_read_only(&ws).unwrap();
+    let scanned = read_only.query_customer_ids(sql, &order).unwrap();
+    drop(read_only);
+    assert!(!has("events_customer_name_time"));
+    // Writable: the index is built first, and the answer is the same.
+    let store = Store::open(&ws).unwrap();
+    let indexed = store.query_customer_ids(sql, &order).unwrap();
+    assert!(has("events_customer_name_time"));
+    assert_eq!(scanned, indexed);
+    assert_eq!(indexed.len(), 1);
+    let b: i64 = rusqlite::Connection::open(&ws)
+        .unwrap()
+        .query_row(
+            "SELECT id FROM customers WHERE external_id = 'B'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(indexed, vec![b]);
 }
