@@ -316,7 +316,8 @@ fn propensity_is_validated_out_of_time_and_usable_in_rules() {
     assert!(t.calibration[9].observed > 3.0 * t.calibration[0].observed.max(0.01));
     assert!(t.end <= as_of && t.end > as_of - 3 * 86_400);
     // Kept in the workspace: a score rules can test, and its figures.
-    let store = Store::open_read_only(&path).unwrap();
+    // (Opened for writing: SQLite's side below builds the events index.)
+    let store = Store::open(&path).unwrap();
     assert!(store.score(MODEL_NAME).unwrap().is_some());
     let figures = prism::app::discover::propensity_figures(&store)
         .unwrap()
