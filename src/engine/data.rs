@@ -234,6 +234,17 @@ impl Times {
         self.len() == 0
     }
 
+    /// The oldest and the newest time; `None` when there are none.
+    pub fn bounds(&self) -> Option<(i64, i64)> {
+        match self {
+            Times::Narrow { base, rel } => {
+                let hi = rel.iter().copied().max()?;
+                Some((*base, base + i64::from(hi)))
+            }
+            Times::Wide(t) => Some((*t.iter().min()?, *t.iter().max()?)),
+        }
+    }
+
     #[inline]
     pub fn get(&self, j: usize) -> i64 {
         match self {
@@ -352,6 +363,9 @@ pub struct EventColumns {
     /// Customer `i`'s events are `offsets[i]..offsets[i + 1]`.
     pub offsets: Vec<u32>,
     pub times: Times,
+    /// The oldest and newest time (`times.bounds()`, kept): a window that
+    /// holds both holds every event.
+    pub span: Option<(i64, i64)>,
     /// NaN = no value; empty when no event has one.
     pub values: Vec<f64>,
     pub product: Codes,
@@ -369,10 +383,12 @@ impl EventColumns {
         [product, category, campaign]: [Vec<u32>; 3],
         strings: usize,
     ) -> EventColumns {
+        let times = Times::new(time);
         EventColumns {
             name,
             offsets,
-            times: Times::new(time),
+            span: times.bounds(),
+            times,
             values: if value.iter().all(|v| v.is_nan()) {
                 Vec::new()
             } else {

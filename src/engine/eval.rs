@@ -262,6 +262,9 @@ pub(crate) struct EventEval {
     /// `j` that are in the window and pass the filters, so a customer with
     /// nothing selected is answered with two reads.
     selected: Option<Vec<u32>>,
+    /// Every event of the name is in the window and nothing filters them
+    /// (a whole-history aggregate): a customer's events are all of them.
+    whole: bool,
 }
 
 enum FilterEval {
@@ -345,6 +348,14 @@ impl EventEval {
         let Some(cols) = self.cols.clone() else {
             return;
         };
+        // Nothing to mark when the window holds every event unfiltered.
+        self.whole = self.filters.is_empty()
+            && cols
+                .span
+                .is_some_and(|(first, last)| self.lo <= first && last < self.hi);
+        if self.whole {
+            return;
+        }
         let n = cols.len();
         let mut pre = vec![0u32; n + 1];
         let threads = std::thread::available_parallelism()
@@ -392,7 +403,13 @@ impl EventEval {
             return empty_aggregate(self.aggregate);
         };
         let mut known = None;
-        if let Some(pre) = &self.selected {
+        if self.whole {
+            let r = cols.range(i);
+            if r.is_empty() {
+                return empty_aggregate(self.aggregate);
+            }
+            known = Some(r);
+        } else if let Some(pre) = &self.selected {
             let r = cols.range(i);
             let count = pre[r.end] - pre[r.start];
             if count == 0 {
@@ -899,6 +916,7 @@ impl Engine {
             as_of,
             test,
             selected: None,
+            whole: false,
         })
     }
 

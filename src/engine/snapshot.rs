@@ -361,6 +361,7 @@ pub fn read(
         };
         let e = EventColumns {
             offsets,
+            span: times.bounds(),
             times,
             values: src.slice()?,
             product: src.codes()?,
