@@ -784,6 +784,7 @@ pub fn import_file(
         _ => false,
     };
     let mut load = store.bulk_load(fast)?;
+    let interrupt = load.interrupt_handle();
     let mut writer = write::Writer::new(
         &mut load,
         &mapping,
@@ -805,6 +806,7 @@ pub fn import_file(
         &mut writer,
         progress,
         started,
+        &interrupt,
     );
     let summary = match read_result {
         Ok(s) => s,
@@ -906,6 +908,15 @@ fn check_mapping(mapping: &Mapping, sniffed: &Sniffed, shown: &str) -> Result<()
 /// Reads the file on one thread (converting rows to typed batches) while
 /// the writer writes them on this one; progress, cancel, and the first
 /// error of either side stop both.
+/// Sets its flag when dropped.
+struct SetOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 fn read_and_write(
     file: &Path,
     sniffed: &Sniffed,
@@ -913,6 +924,7 @@ fn read_and_write(
     writer: &mut write::Writer<'_, '_, '_>,
     progress: &dyn Progress,
     started: Instant,
+    interrupt: &rusqlite::InterruptHandle,
 ) -> Result<source::ReadSummary, ImportError> {
     let (tx, rx) = mpsc::sync_channel::<Vec<Parsed>>(4);
     // Written batches go back to the reading thread, which made their rows:
@@ -922,7 +934,20 @@ fn read_and_write(
     let shown = file.display().to_string();
     let cancel = std::sync::atomic::AtomicBool::new(false);
     let rows_done = std::sync::atomic::AtomicU64::new(0);
+    let written = std::sync::atomic::AtomicBool::new(false);
     std::thread::scope(|s| {
+        // Cancel is seen between batches; this stops a long statement too
+        // (the first check against the workspace's events builds their
+        // index, seconds on a large workspace).
+        s.spawn(|| {
+            while !written.load(std::sync::atomic::Ordering::Relaxed) {
+                if progress.is_cancelled() {
+                    interrupt.interrupt();
+                    return;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        });
         let reader = s.spawn(|| {
             let back_rx = back_rx;
             let mut batch = Vec::with_capacity(BATCH);
@@ -971,6 +996,9 @@ fn read_and_write(
             let _ = send_failed;
             r
         });
+        // When every row is written, or this thread unwinds, the watcher
+        // above ends (the scope waits for it).
+        let _written = SetOnDrop(&written);
         let mut write_result = Ok(());
         for mut batch in rx.iter() {
             if write_result.is_err() {
@@ -984,7 +1012,11 @@ fn read_and_write(
             rows_done.fetch_add(batch.len() as u64, std::sync::atomic::Ordering::Relaxed);
             if let Err(e) = writer.write_batch(&mut batch) {
                 cancel.store(true, std::sync::atomic::Ordering::Relaxed);
-                write_result = Err(e);
+                write_result = Err(if progress.is_cancelled() {
+                    ImportError::Cancelled
+                } else {
+                    e
+                });
             }
             // Full, or the reader is done: dropped here instead.
             let _ = back_tx.try_send(batch);

@@ -360,9 +360,21 @@ impl BulkLoad<'_> {
 
     /// Gives up: nothing of this load is kept.
     pub fn rollback(self) -> Result<()> {
+        if self.tx.is_autocommit() {
+            // An interrupted statement already rolled the load back.
+            return Ok(());
+        }
         let path = self.path.clone();
         self.tx
             .rollback()
             .map_err(|e| super::StoreError::Sqlite { path, source: e })
+    }
+
+    /// Stops the statement this load is running, from another thread
+    /// (Cancel during a long one: the first check against the workspace's
+    /// events builds their index). The statement fails, and the load with
+    /// it.
+    pub fn interrupt_handle(&self) -> rusqlite::InterruptHandle {
+        self.tx.get_interrupt_handle()
     }
 }

@@ -789,6 +789,79 @@ fn a_cancelled_import_leaves_the_workspace_as_it_was() {
     assert_eq!(dump(&ws), before);
 }
 
+/// Progress that asks to stop once the import reports written rows: the
+/// writer is busy with its first batch while the reader reads on.
+struct CancelOnceWriting(AtomicBool);
+
+impl Progress for CancelOnceWriting {
+    fn report(&self, _f: f32, m: &str) {
+        let rows = m.split(' ').next().and_then(|n| n.parse::<u64>().ok());
+        if rows.is_some_and(|n| n > 0) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+#[test]
+fn cancel_during_the_first_check_against_the_workspaces_events_keeps_it_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("w.prism");
+    let mut customers = String::from("customer_id\n");
+    for i in 0..2_000 {
+        customers.push_str(&format!("C{i}\n"));
+    }
+    let c = write(dir.path(), "customers.csv", &customers);
+    import_file(&ws, &c, &opts(Kind::Customers), &NoProgress).unwrap();
+    // A first load of orders: the events index is left out.
+    let orders = |n: u64, salt: u64| {
+        let mut t = String::from("customer_id,event,timestamp,value\n");
+        for k in 0..n {
+            let day = 1 + (k * 7 + salt) % 28;
+            let hour = (k * 13 + salt) % 24;
+            t.push_str(&format!(
+                "C{},order,2026-03-{day:02}T{hour:02}:00:00Z,{}.5\n",
+                k % 2_000,
+                k % 97
+            ));
+        }
+        t
+    };
+    let first = write(dir.path(), "orders.csv", &orders(200_000, 0));
+    import_file(&ws, &first, &opts(Kind::Events), &NoProgress).unwrap();
+    let has_index = || {
+        rusqlite::Connection::open(&ws)
+            .unwrap()
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'events_customer_name_time'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap()
+            == 1
+    };
+    assert!(!has_index());
+    // The next import of orders builds the index before its first check
+    // against the workspace; Cancel then stops whatever statement runs,
+    // and nothing of the import is kept, the index neither.
+    let overlap = write(dir.path(), "orders-2.csv", &orders(60_000, 0));
+    let before = dump(&ws);
+    let cancel = CancelOnceWriting(AtomicBool::new(false));
+    assert!(matches!(
+        import_file(&ws, &overlap, &opts(Kind::Events), &cancel),
+        Err(ImportError::Cancelled)
+    ));
+    assert_eq!(dump(&ws), before);
+    assert!(!has_index());
+    // Without Cancel it runs to the end: every row is one the workspace
+    // already has.
+    let r = import_file(&ws, &overlap, &opts(Kind::Events), &NoProgress).unwrap();
+    assert_eq!((r.inserted, r.unchanged), (0, 60_000));
+    assert!(has_index());
+}
+
 fn kill_test(runs: usize) {
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("base.prism");
