@@ -905,9 +905,6 @@ fn check_mapping(mapping: &Mapping, sniffed: &Sniffed, shown: &str) -> Result<()
     })
 }
 
-/// Reads the file on one thread (converting rows to typed batches) while
-/// the writer writes them on this one; progress, cancel, and the first
-/// error of either side stop both.
 /// Sets its flag when dropped.
 struct SetOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
 
@@ -917,6 +914,9 @@ impl Drop for SetOnDrop<'_> {
     }
 }
 
+/// Reads the file on one thread (converting rows to typed batches) while
+/// the writer writes them on this one; progress, cancel, and the first
+/// error of either side stop both.
 fn read_and_write(
     file: &Path,
     sniffed: &Sniffed,

@@ -362,11 +362,6 @@ impl Store {
         write::ensure_index(&self.conn, index).map_err(|e| self.err(e))
     }
 
-    /// Whether the workspace has the index named `name`.
-    pub fn has_index(&self, name: &str) -> Result<bool> {
-        write::index_exists(&self.conn, name).map_err(|e| self.err(e))
-    }
-
     pub fn schema_version(&self) -> Result<i32> {
         self.conn
             .pragma_query_value(None, "user_version", |r| r.get(0))

@@ -402,22 +402,18 @@ impl BulkLoad<'_> {
 /// (one run, one thread) 18.6 s, and they keep the peak memory low.
 const SORTER_CACHE_KIB: i64 = -16_384;
 
-/// Whether the database has the index `name`.
-pub(super) fn index_exists(conn: &rusqlite::Connection, name: &str) -> rusqlite::Result<bool> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1)",
-        [name],
-        |r| r.get(0),
-    )
-}
-
 /// Builds `index` if the database lacks it, sorting on two threads, and
 /// puts the page cache back as it was. True when it was built.
 pub(super) fn ensure_index(
     conn: &rusqlite::Connection,
     index: &schema::OnDemandIndex,
 ) -> rusqlite::Result<bool> {
-    if index_exists(conn, index.name)? {
+    let present: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?1)",
+        [index.name],
+        |r| r.get(0),
+    )?;
+    if present {
         return Ok(false);
     }
     let cache: i64 = conn.pragma_query_value(None, "cache_size", |r| r.get(0))?;
